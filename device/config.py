@@ -1,0 +1,195 @@
+"""Settings and calibration, validated, stored as a JSON file.
+
+Everything tunable lives in :class:`Settings`.  ``Settings.updated(changes)``
+validates a partial update as a whole and raises :class:`SettingsError` naming
+the first bad field, so nothing partial is ever applied (the web form and the
+CLI both rely on that).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from . import hardware
+
+
+class SettingsError(ValueError):
+    """A bad setting: ``field`` names it, ``str(err)`` says what is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def default_data_dir() -> Path:
+    """``$DOWEL_DATA_DIR``, else ``/var/lib/smart-dowel`` when it is writable (the Pi
+    image), else the user's data directory (``$XDG_DATA_HOME/smart-dowel``)."""
+    env = os.environ.get("DOWEL_DATA_DIR")
+    if env:
+        return Path(env)
+    pi_dir = Path("/var/lib/smart-dowel")
+    if pi_dir.is_dir() and os.access(pi_dir, os.W_OK):
+        return pi_dir
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(xdg) / "smart-dowel"
+
+
+@dataclasses.dataclass(frozen=True)
+class PointCalibration:
+    """One contact point's calibration from the athlete's resting hold.
+
+    ``rest_v`` is the median voltage of the hold; contact is *lost* below
+    ``off_v`` and *restored* above ``on_v`` (hysteresis, ``on_v > off_v``).
+    """
+
+    rest_v: float
+    off_v: float
+    on_v: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    points: dict                     # point name -> PointCalibration
+    tilt_upright_v: float            # tilt voltage when upright (mounting offset)
+    taken_at: float = 0.0            # wall-clock time of the calibration
+
+    def to_dict(self) -> dict:
+        return {
+            "points": {p: dataclasses.asdict(c) for p, c in self.points.items()},
+            "tilt_upright_v": self.tilt_upright_v,
+            "taken_at": self.taken_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        try:
+            points = {p: PointCalibration(**data["points"][p]) for p in hardware.POINTS}
+            return cls(points=points, tilt_upright_v=float(data["tilt_upright_v"]),
+                       taken_at=float(data.get("taken_at", 0.0)))
+        except (KeyError, TypeError) as exc:
+            raise SettingsError("calibration", f"incomplete calibration record ({exc})") from None
+
+
+EXERCISES = (
+    "kneeling_3point",
+    "kneeling_kettlebell",
+    "standing_3point",
+    "standing_kettlebell",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """All user-tunable settings with their defaults (SPEC defaults)."""
+
+    debounce_ms: float = 20.0        # a point must stay low this long to count as lost
+    min_depth_deg: float = 25.0      # shallower hinges are wobbles, not reps
+    sensitivity: float = 0.5         # 0..1: higher = a smaller drop in force counts as a loss
+    buzzer: bool = True              # the LED always fires; the buzzer can be silenced
+    chip: str = "ADS1115"            # or "ADS1015"
+    data_rate: int = 860             # ADC samples/s, shared by the four channels
+    gain: float = 1                  # PGA gain; 1 = +-4.096 V
+    exercise: str = "standing_3point"
+    calibration: Optional[Calibration] = None
+
+    # field -> (validator, message).  Kept next to the fields on purpose.
+    def validate(self) -> None:
+        def need(cond: bool, field: str, message: str) -> None:
+            if not cond:
+                raise SettingsError(field, message)
+
+        need(1.0 <= self.debounce_ms <= 500.0, "debounce_ms", "must be between 1 and 500 ms")
+        need(5.0 <= self.min_depth_deg <= 80.0, "min_depth_deg", "must be between 5 and 80 degrees")
+        need(0.0 <= self.sensitivity <= 1.0, "sensitivity", "must be between 0 and 1")
+        need(self.chip in hardware.DEFAULT_DATA_RATE, "chip", "must be ADS1115 or ADS1015")
+        rates = hardware.ADS1115_RATES if self.chip == "ADS1115" else hardware.ADS1015_RATES
+        need(self.data_rate in rates, "data_rate",
+             f"must be one of {', '.join(map(str, rates))} for the {self.chip}")
+        need(self.gain in (2 / 3, 1, 2, 4, 8, 16), "gain", "must be one of 2/3, 1, 2, 4, 8, 16")
+        need(self.exercise in EXERCISES, "exercise", f"must be one of {', '.join(EXERCISES)}")
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["calibration"] = self.calibration.to_dict() if self.calibration else None
+        return d
+
+    def updated(self, changes: dict) -> "Settings":
+        """A new validated Settings with ``changes`` applied; raises SettingsError."""
+        if not isinstance(changes, dict):
+            raise SettingsError("settings", "expected a JSON object")
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        values = {}
+        for key, raw in changes.items():
+            if key not in fields:
+                raise SettingsError(key, "unknown setting")
+            values[key] = _coerce(key, raw, getattr(self, key))
+        new = dataclasses.replace(self, **values)
+        new.validate()
+        return new
+
+
+def _coerce(field: str, raw: Any, current: Any) -> Any:
+    if field == "calibration":
+        if raw is None or isinstance(raw, Calibration):
+            return raw
+        if isinstance(raw, dict):
+            return Calibration.from_dict(raw)
+        raise SettingsError(field, "expected an object or null")
+    if isinstance(current, bool):
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false", "on", "off", "1", "0"):
+            return raw.lower() in ("true", "on", "1")
+        raise SettingsError(field, "expected true or false")
+    if isinstance(current, (int, float)) and not isinstance(current, bool):
+        if isinstance(raw, bool):
+            raise SettingsError(field, "expected a number")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(field, f"expected a number, got {raw!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise SettingsError(field, "expected a finite number")
+        if field == "data_rate":
+            if value != int(value):
+                raise SettingsError(field, "expected a whole number")
+            return int(value)
+        return value
+    if isinstance(current, str):
+        if not isinstance(raw, str):
+            raise SettingsError(field, "expected a string")
+        return raw
+    return raw
+
+
+class SettingsStore:
+    """Loads and saves :class:`Settings` as ``settings.json`` in the data directory.
+
+    Saving writes a temporary file and renames it over the old one, so a power
+    cut mid-save leaves the previous settings intact.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def load(self) -> Settings:
+        if not self.path.exists():
+            return Settings()
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SettingsError("settings", f"{self.path}: cannot read settings ({exc})") from None
+        try:
+            return Settings().updated(data)
+        except SettingsError as exc:
+            raise SettingsError(exc.field, f"{self.path}: {exc.message}") from None
+
+    def save(self, settings: Settings) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
+        os.replace(tmp, self.path)
