@@ -1,0 +1,97 @@
+"""The dowel's outputs: status LED, buzzer and the optional button.
+
+gpiozero devices built on whatever pin factory is passed in: the default one on
+a Pi, ``MockFactory`` in mock mode, replay and tests.  Nothing here decides
+*when* to alert; the pipeline does, from plain numbers.
+
+Patterns, so the athlete can tell them apart without looking at a screen:
+
+* lost contact: LED on and buzzer on, steadily, for as long as the point is off;
+* hardware fault (ADC not answering): LED blinking 2 Hz, buzzer silent except a
+  short double chirp when the fault starts.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from gpiozero import LED, Button, Buzzer
+
+from . import hardware
+
+
+def mock_pin_factory():
+    """gpiozero's own MockFactory (mock mode, replay and tests)."""
+    from gpiozero.pins.mock import MockFactory
+
+    return MockFactory()
+
+
+class Alerts:
+    """LED + buzzer (+ optional button) of the dowel.
+
+    ``update(loss=..., fault=...)`` sets the outputs and returns True when the
+    alert state (on/off) changed at this call, so the caller can stamp the
+    change with the frame's time.
+    """
+
+    def __init__(self, pin_factory=None, *, led_pin: int = hardware.PIN_LED,
+                 buzzer_pin: int = hardware.PIN_BUZZER,
+                 button_pin: Optional[int] = None,
+                 buzzer_enabled: bool = True):
+        self.pin_factory = pin_factory
+        self.led = LED(led_pin, pin_factory=pin_factory)
+        self.buzzer = Buzzer(buzzer_pin, pin_factory=pin_factory)
+        self.button = (Button(button_pin, pin_factory=pin_factory, bounce_time=None)
+                       if button_pin is not None else None)
+        self.buzzer_enabled = buzzer_enabled
+        self.loss = False
+        self.fault = False
+
+    @property
+    def on(self) -> bool:
+        """True while the loss alert (LED and buzzer) is on."""
+        return self.loss
+
+    def when_button_pressed(self, callback: Callable[[], None]) -> None:
+        if self.button is not None:
+            self.button.when_pressed = callback
+
+    def update(self, loss: bool, fault: bool = False) -> bool:
+        """Drive the outputs; returns True if the loss alert switched on or off."""
+        changed = False
+        if fault != self.fault:
+            self.fault = fault
+            if fault:
+                self.buzzer.off()
+                self.led.blink(on_time=0.25, off_time=0.25)
+                if self.buzzer_enabled:
+                    self.buzzer.beep(on_time=0.05, off_time=0.05, n=2)
+            else:
+                self.led.off()
+                self.buzzer.off()
+        if loss != self.loss and not self.fault:
+            self.loss = loss
+            changed = True
+            if loss:
+                self.led.on()
+                if self.buzzer_enabled:
+                    self.buzzer.on()
+            else:
+                self.led.off()
+                self.buzzer.off()
+        elif loss != self.loss:
+            # During a fault the blink pattern owns the LED; remember the loss state.
+            self.loss = loss
+            changed = True
+        return changed
+
+    def close(self) -> None:
+        for dev in (self.led, self.buzzer, self.button):
+            if dev is not None:
+                dev.close()
+
+    def __enter__(self) -> "Alerts":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
