@@ -1,0 +1,208 @@
+"""The history writer: the core's set and rep events into the SQLite store.
+
+It listens on the core's event bus (a bounded queue of its own) and writes on
+its own thread, so a slow SD card never delays a frame or an alert.  Each rep
+is committed as soon as its ``rep_completed`` event arrives.
+
+When the database cannot be written (disk full, read-only file, any SQLite
+error) the writer keeps the events in memory, tells the core
+(``core.report_history_problem("history is not being saved: ...")``, shown on
+the dashboard), retries every ``retry_s`` and, once a write succeeds again,
+stores what it kept and clears the problem (``report_history_problem(None)``).
+It never raises into the core.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import sqlite3
+import threading
+import time
+from typing import Optional
+
+from .store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = ("set_started", "rep_completed", "set_completed")
+#: Events kept while the database cannot be written (a day of reps is ~1000).
+MAX_PENDING = 20000
+
+
+class HistoryWriter:
+    """Writes sets and reps from ``core``'s events to ``store``.
+
+    ``athlete_id`` pins the athlete; ``None`` records for the store's current
+    athlete, looked up at the start of every set.
+    """
+
+    def __init__(self, core, store: Store, athlete_id: Optional[int] = None, *,
+                 retry_s: float = 1.0, queue_size: int = 4096):
+        self.core = core
+        self.store = store
+        self.athlete_id = athlete_id
+        self.retry_s = retry_s
+        self._queue_size = queue_size
+        self._sub = None
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self._pending: collections.deque = collections.deque()
+        self._sets: dict = {}                  # the run's set_index -> sets.id
+        self._problem: Optional[str] = None
+        self.dropped = 0                       # events given up on (memory bound hit)
+        self.reps_written = 0
+        #: seconds from each rep's rep_completed (its ``wall``) to its commit
+        self.commit_latency_s: collections.deque = collections.deque(maxlen=1000)
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> "HistoryWriter":
+        if self._thread is not None:
+            return self
+        self._sub = self.core.subscribe(maxsize=self._queue_size, types=list(EVENT_TYPES))
+        self._thread = threading.Thread(target=self._run, name="dowel-history", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write everything already published, then end the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+
+    def __enter__(self) -> "HistoryWriter":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def problem(self) -> Optional[str]:
+        return self._problem
+
+    # -- the thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.store.close_unfinished_sets()   # left open by a crash or a power cut
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            self._report(exc)
+        while True:
+            stopping = self._stop.is_set()
+            event = self._sub.get(timeout=0.2) if not stopping else None
+            if event is not None:
+                self._keep(event)
+            if stopping:
+                for event in self._sub.drain():
+                    self._keep(event)
+            if self._pending and not self._flush() and not stopping:
+                self._stop.wait(self.retry_s)    # the database is failing: retry later
+            if stopping:
+                if self._pending:               # last attempt failed: say what is lost
+                    log.error("history: %d events not saved at shutdown (%s)",
+                              len(self._pending), self._problem)
+                return
+
+    def _keep(self, event: dict) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft()
+            self.dropped += 1
+        self._pending.append(event)
+
+    def _flush(self) -> bool:
+        """Write pending events in order; False if the database failed (they stay)."""
+        while self._pending:
+            event = self._pending[0]
+            try:
+                self._write(event)
+            except (sqlite3.Error, StoreError, OSError) as exc:
+                self._report(exc)
+                return False
+            except Exception:                   # a malformed event: log it, never crash
+                log.exception("history: cannot store event %r", event.get("type"))
+                self._pending.popleft()
+                continue
+            self._pending.popleft()
+            if self._problem is not None:
+                self._problem = None
+                self._tell_core(None)
+        return True
+
+    def _report(self, exc: Exception) -> None:
+        message = f"history is not being saved: {exc}"
+        if message != self._problem:
+            log.warning("%s", message)
+            self._problem = message
+            self._tell_core(message)
+
+    def _tell_core(self, message: Optional[str]) -> None:
+        try:
+            self.core.report_history_problem(message)
+        except Exception:
+            log.exception("history: core.report_history_problem failed")
+
+    # -- event -> rows ------------------------------------------------------------
+    def _wall(self, event: dict, t: float) -> float:
+        """Unix time of core time ``t``, anchored on the event's own ``wall``."""
+        wall = event.get("wall")
+        if wall is None:                        # a replayed event: now is the best we have
+            wall = event.setdefault("wall", time.time())
+        speed = getattr(getattr(self.core, "clock", None), "speed", 1.0) or 1.0
+        return float(wall) - (float(event.get("t", t)) - float(t)) / speed
+
+    def _athlete(self) -> int:
+        return self.athlete_id if self.athlete_id is not None else self.store.current_athlete_id()
+
+    def _exercise(self, event: dict) -> str:
+        if event.get("exercise"):
+            return str(event["exercise"])
+        settings = getattr(self.core, "settings", None)
+        return getattr(settings, "exercise", None) or "standing_3point"
+
+    def _set_id(self, event: dict, start_t: float) -> int:
+        index = event.get("set_index")
+        set_id = self._sets.get(index)
+        if set_id is None:
+            # set_started was missed (the writer started mid-set, or it was dropped)
+            set_id = self.store.start_set(self._athlete(), self._exercise(event),
+                                          self._wall(event, start_t))
+            self._sets[index] = set_id
+        return set_id
+
+    def _rep_row(self, event: dict, rep: dict) -> dict:
+        row = dict(rep)
+        row["start"] = self._wall(event, rep["start"])
+        row["end"] = self._wall(event, rep["end"])
+        row["losses"] = [dict(l, start=self._wall(event, l["start"])) for l in rep.get("losses") or ()]
+        return row
+
+    def _write(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "set_started":
+            start_t = event.get("start", event.get("t"))
+            self._sets.pop(event.get("set_index"), None)
+            self._set_id(event, start_t)
+        elif kind == "rep_completed":
+            rep = event["rep"]
+            set_id = self._set_id(event, rep["start"])
+            index = int(event.get("rep_index") or 0)
+            if index and index in self.store.rep_indexes(set_id):
+                return                          # already stored (a retry after a failure)
+            self.store.add_rep(set_id, self._rep_row(event, rep), index)
+            self.reps_written += 1
+            if "wall" in event:
+                self.commit_latency_s.append(time.time() - float(event["wall"]))
+        elif kind == "set_completed":
+            the_set = event.get("set") or {}
+            reps = the_set.get("reps") or []
+            start_t = the_set.get("start", reps[0]["start"] if reps else event.get("t"))
+            set_id = self._set_id(event, start_t)
+            # reps whose rep_completed never reached us (dropped) are taken from the set
+            have = self.store.rep_indexes(set_id)
+            for index, rep in enumerate(reps, 1):
+                if index not in have:
+                    self.store.add_rep(set_id, self._rep_row(event, rep), index)
+                    self.reps_written += 1
+            self.store.end_set(set_id, self._wall(event, the_set.get("end", event.get("t"))))

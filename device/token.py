@@ -1,0 +1,55 @@
+"""The device token: a random secret that guards destructive history actions.
+
+Anyone on the local network can watch the dashboard; deleting a session needs
+the token, which the device prints at start-up (``dowel token`` prints it
+again).  It is created on first use as ``token`` in the data directory,
+readable by its owner only (mode 0600).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+TOKEN_FILE = "token"
+#: Shorter than this means a damaged file: a new token replaces it.
+MIN_TOKEN_CHARS = 16
+
+
+def load_or_create_token(data_dir) -> str:
+    """The token stored in ``data_dir``, created (0600) if there is none yet."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / TOKEN_FILE
+    try:
+        token = path.read_text().strip()
+    except FileNotFoundError:
+        token = ""
+    if len(token) >= MIN_TOKEN_CHARS:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)            # tighten a file someone loosened
+        return token
+    token = secrets.token_urlsafe(18)        # 24 characters, 144 random bits
+    tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (token + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        # link() fails if another process created the token meanwhile: use theirs
+        os.link(tmp, path) if not path.exists() else os.replace(tmp, path)
+    except FileExistsError:
+        token = path.read_text().strip()
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return token
+
+
+def token_matches(expected: str, given) -> bool:
+    """Constant-time comparison (the answer's timing must not leak the token)."""
+    if not expected or not isinstance(given, str) or not given:
+        return False
+    return secrets.compare_digest(expected.encode(), given.strip().encode())
