@@ -1,0 +1,202 @@
+"""HistoryWriter: events from the core's bus into the store, on its own thread."""
+import sqlite3
+import time
+
+import pytest
+
+from device.bus import EventBus
+from device.history import HistoryWriter
+from device.store import Store
+
+WALL0 = 1_790_000_000.0
+WAIT_S = 10.0            # generous: the machine is shared
+
+
+class FakeClock:
+    def __init__(self, speed=1.0):
+        self.speed = speed
+
+
+class FakeSettings:
+    exercise = "kneeling_3point"
+
+
+class FakeCore:
+    """What the writer needs of DowelCore: subscribe, report_history_problem, clock, settings."""
+
+    def __init__(self, speed=1.0):
+        self.bus = EventBus()
+        self.clock = FakeClock(speed)
+        self.settings = FakeSettings()
+        self.problems = []
+
+    def subscribe(self, maxsize=256, types=None):
+        return self.bus.subscribe(maxsize=maxsize, types=types)
+
+    def report_history_problem(self, message):
+        self.problems.append(message)
+
+    def publish(self, event, t):
+        event.setdefault("t", t)
+        event.setdefault("wall", WALL0 + t / self.clock.speed)
+        self.bus.publish(event)
+
+
+def make_rep(start, losses=()):
+    return {"start": start, "end": start + 3.0, "depth_deg": 40.0 + start % 7, "down_s": 1.5,
+            "up_s": 1.25, "losses": list(losses), "clean": not losses}
+
+
+def wait_for(predicate, timeout=WAIT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def count_reps(path):
+    db = sqlite3.connect(path)        # a separate connection: sees only committed data
+    try:
+        return db.execute("SELECT count(*) FROM reps").fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "history.db"
+
+
+def publish_set(core, set_index, t0, n_reps, exercise="standing_3point", emit_reps=True):
+    core.publish({"type": "set_started", "set_index": set_index, "start": t0,
+                  "exercise": exercise}, t0)
+    reps = []
+    for i in range(n_reps):
+        start = t0 + 2 + 4 * i
+        losses = [{"point": "sacrum", "start": start + 1, "duration_s": 0.5}] if i % 3 == 0 else []
+        r = make_rep(start, losses)
+        reps.append(r)
+        if emit_reps:
+            core.publish({"type": "rep_completed", "set_index": set_index, "rep_index": i + 1,
+                          "rep": r}, r["end"])
+    end = t0 + 4 + 4 * n_reps
+    core.publish({"type": "set_completed", "set_index": set_index, "exercise": exercise,
+                  "set": {"start": t0, "end": end, "reps": reps}}, end)
+    return reps
+
+
+def test_each_rep_is_committed_as_it_arrives(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store) as writer:
+        core.publish({"type": "set_started", "set_index": 1, "start": 10.0,
+                      "exercise": "standing_3point"}, 10.0)
+        for i in range(3):
+            r = make_rep(12.0 + 4 * i)
+            core.publish({"type": "rep_completed", "set_index": 1, "rep_index": i + 1, "rep": r},
+                         r["end"])
+            assert wait_for(lambda: count_reps(db_path) == i + 1)   # before the set ends
+    assert len(writer.commit_latency_s) == 3
+    session = store.current_session(now=WALL0)
+    (the_set,) = session["sets"]
+    assert the_set["exercise"] == "standing_3point"
+    assert the_set["start"] == pytest.approx(WALL0 + 10.0)
+    assert [r["start"] for r in the_set["reps"]] == pytest.approx([WALL0 + 12, WALL0 + 16, WALL0 + 20])
+    assert core.problems == []
+    store.close()
+
+
+def test_whole_sets_with_losses_and_a_sped_up_clock(db_path):
+    core = FakeCore(speed=20.0)
+    store = Store(db_path)
+    with HistoryWriter(core, store):
+        reps1 = publish_set(core, 1, 5.0, 10)
+        publish_set(core, 2, 60.0, 4, exercise="kneeling_3point")
+    sets = store.current_session(now=WALL0)["sets"]
+    assert [s["rep_count"] for s in sets] == [10, 4]
+    assert [s["exercise"] for s in sets] == ["standing_3point", "kneeling_3point"]
+    first = sets[0]["reps"][0]
+    # wall times follow the core's clock: 20x faster than real time
+    assert first["start"] == pytest.approx(WALL0 + reps1[0]["start"] / 20.0)
+    assert first["losses"][0]["point"] == "sacrum" and first["losses"][0]["duration_s"] == 0.5
+    assert sets[0]["end"] == pytest.approx(WALL0 + (5.0 + 4 + 40) / 20.0)
+    assert sum(not r["clean"] for r in sets[0]["reps"]) == 4
+    store.close()
+
+
+def test_reps_missed_on_the_bus_come_from_set_completed(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store):
+        publish_set(core, 1, 5.0, 6, emit_reps=False)
+    (the_set,) = store.current_session(now=WALL0)["sets"]
+    assert [r["rep_index"] for r in the_set["reps"]] == [1, 2, 3, 4, 5, 6]
+    store.close()
+
+
+def test_writer_started_mid_set_creates_the_set_from_its_first_rep(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store):
+        r = make_rep(30.0)
+        core.publish({"type": "rep_completed", "set_index": 3, "rep_index": 2, "rep": r}, r["end"])
+        core.publish({"type": "set_completed", "set_index": 3,
+                      "set": {"start": 20.0, "end": 40.0, "reps": [make_rep(24.0), r]}}, 40.0)
+    (the_set,) = store.current_session(now=WALL0)["sets"]
+    assert the_set["exercise"] == "kneeling_3point"       # from the core's settings
+    assert sorted(r["rep_index"] for r in the_set["reps"]) == [1, 2]
+    store.close()
+
+
+def test_stop_flushes_everything_already_published(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    writer = HistoryWriter(core, store).start()
+    for n in range(5):
+        publish_set(core, n + 1, 100.0 * n, 10)
+    writer.stop()
+    assert count_reps(db_path) == 50
+    store.close()
+
+
+def test_full_disk_is_reported_and_nothing_is_lost_once_space_returns(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count={pages + 1}")     # a nearly full disk
+    writer = HistoryWriter(core, store, retry_s=0.05).start()
+    try:
+        publish_set(core, 1, 0.0, 400)
+        assert wait_for(lambda: bool(core.problems))
+        assert core.problems[0] == "history is not being saved: database or disk is full"
+        assert writer.problem is not None
+        store._db.execute("PRAGMA max_page_count=1000000")      # space freed
+        assert wait_for(lambda: core.problems[-1] is None)
+    finally:
+        writer.stop()
+    assert count_reps(db_path) == 400
+    assert store.get_set(1)["end"] is not None
+    store.close()
+
+
+def test_read_only_database_is_reported_and_the_writer_keeps_running(tmp_path):
+    path = tmp_path / "h.db"
+    Store(path).close()
+    core = FakeCore()
+    store = Store(path, readonly=True)
+    writer = HistoryWriter(core, store, retry_s=0.05).start()
+    try:
+        publish_set(core, 1, 0.0, 2)
+        assert wait_for(lambda: bool(core.problems))
+        assert "history is not being saved" in core.problems[0]
+        assert "readonly" in core.problems[0]
+        assert writer._thread.is_alive()
+        publish_set(core, 2, 50.0, 2)          # more events: still no crash
+        time.sleep(0.2)
+        assert writer._thread.is_alive()
+    finally:
+        writer.stop()
+    store.close()
+    assert count_reps(path) == 0
