@@ -1,0 +1,93 @@
+"""Shared fixtures.  ``FakeCore`` keeps the DowelCore contract (docs/architecture.md)
+without a polling thread, so web tests decide exactly which events happen."""
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+
+from device import hardware
+from device.bus import EventBus
+from device.calibration import calibrate_from_frames
+from device.config import Settings
+from device.frames import Frame
+
+
+def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: float = 0.0) -> dict:
+    """A status snapshot in the documented shape."""
+    points = {p: {"v": 0.0 if p in lost else 2.4, "force_n": 0.0 if p in lost else 3.1,
+                  "contact": p not in lost, "lost": p in lost} for p in hardware.POINTS}
+    return {
+        "t": t, "wall": time.time(), "points": points, "pitch_deg": pitch_deg,
+        "in_set": True, "set_index": 1, "rep_count": rep_count, "phase": "upright",
+        "lost_points": list(lost), "alert": bool(lost), "exercise": "standing_3point",
+        "calibrated": False,
+        "health": {"frame_rate_hz": 200.0, "jitter_ms_p95": 0.5, "read_errors": 0, "fault": None,
+                   "uptime_s": 1.0, "frames": 200, "source": "fake", "history": "ok"},
+    }
+
+
+class FakeCore:
+    """The core's public contract, driven by the test: ``publish`` events, set
+    ``holding`` to say whether the athlete holds the dowel on for calibration."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.bus = EventBus()
+        self._settings = settings or Settings()
+        self.status = status_snapshot()
+        self.holding = True
+        self.history_problem = None
+        self.calibrate_calls = []
+
+    def get_status(self) -> dict:
+        return copy.deepcopy(self.status)
+
+    def subscribe(self, maxsize: int = 256, types=None):
+        return self.bus.subscribe(maxsize=maxsize, types=types)
+
+    def publish(self, event: dict) -> None:
+        event.setdefault("t", self.status["t"])
+        event.setdefault("wall", time.time())
+        self.bus.publish(event)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def update_settings(self, changes: dict) -> Settings:
+        self._settings = self._settings.updated(changes)
+        self.publish({"type": "settings", "settings": self._settings.to_dict()})
+        return self._settings
+
+    def set_exercise(self, name: str) -> Settings:
+        return self.update_settings({"exercise": name})
+
+    def calibrate(self, duration_s: float = 3.0):
+        self.calibrate_calls.append(duration_s)
+        v = 2.4 if self.holding else 0.0
+        frames = [Frame(i / 100, v, v * 0.9, v * 1.05, 1.66) for i in range(int(duration_s * 100))]
+        calibration = calibrate_from_frames(frames, self._settings.sensitivity)
+        self._settings = self._settings.updated({"calibration": calibration})
+        self.publish({"type": "calibrated", "calibration": calibration.to_dict()})
+        return calibration
+
+    def report_history_problem(self, message) -> None:
+        self.history_problem = message
+
+
+@pytest.fixture
+def fake_core() -> FakeCore:
+    return FakeCore()
+
+
+@pytest.fixture
+def app(fake_core):
+    from web import create_app
+
+    return create_app(fake_core, {"TESTING": True, "TOKEN": "test-token"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,208 @@
+"""The JSON API under ``/api``: status, live stream, settings, calibration.
+
+Errors are JSON ``{"error": message, "field": name-or-null}`` with a 4xx code;
+docs/api.md lists every endpoint with examples.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, request
+
+from device import hardware
+from device.calibration import CalibrationError
+from device.config import EXERCISES, SettingsError
+
+from .stream import sse_stream, to_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: Allowed length of the calibration hold (seconds).
+CALIBRATE_RANGE_S = (1.0, 10.0)
+
+
+class StreamCounter:
+    """How many live streams are open; each holds a server thread while it lasts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: set = set()
+
+    @property
+    def open(self) -> int:
+        return len(self._subs)
+
+    def acquire(self, sub, limit: int) -> bool:
+        with self._lock:
+            if len(self._subs) >= limit:
+                return False
+            self._subs.add(sub)
+            return True
+
+    def release(self, sub) -> None:
+        with self._lock:
+            self._subs.discard(sub)
+
+    def close_all(self) -> None:
+        """End every open stream (server shutdown): each generator sees its
+        subscription closed and returns, freeing its thread."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.close()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return json_response({"error": exc.message, "field": exc.field}, exc.status)
+
+
+def json_response(obj, status: int = 200) -> Response:
+    return Response(to_json(obj), status=status, mimetype="application/json")
+
+
+def _core():
+    return current_app.config["CORE"]
+
+
+def json_body(required: bool = True):
+    """The request's JSON body; ApiError 400 for a wrong content type or bad JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "expected a JSON body")
+        return None
+    if not request.is_json:
+        raise ApiError(400, f"expected Content-Type: application/json, got {request.mimetype or 'none'}")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid JSON: body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+
+
+@bp.get("/status")
+def status():
+    """The core's status snapshot (docs/architecture.md)."""
+    return json_response(_core().get_status())
+
+
+@bp.get("/stream")
+def stream():
+    """Server-Sent Events: status (throttled) plus every other event as it happens."""
+    cfg = current_app.config
+    counter: StreamCounter = current_app.extensions["dowel_streams"]
+    core = _core()
+    sub = core.subscribe(maxsize=int(cfg["STREAM_QUEUE"]))
+    if not counter.acquire(sub, int(cfg["MAX_STREAMS"])):
+        sub.close()
+        raise ApiError(503, "too many live connections; close another dashboard tab")
+    closed = threading.Event()
+
+    def cleanup() -> None:
+        # Runs from the generator's finally and from the server's close() of the
+        # response, whichever comes first (a phone can leave before the first byte).
+        if not closed.is_set():
+            closed.set()
+            sub.close()
+            counter.release(sub)
+
+    try:
+        initial = core.get_status()
+    except Exception:
+        cleanup()
+        raise
+    initial["type"] = "status"
+
+    def body():
+        try:
+            yield from sse_stream(sub, initial, status_hz=float(cfg["STREAM_STATUS_HZ"]),
+                                  heartbeat_s=float(cfg["STREAM_HEARTBEAT_S"]),
+                                  retry_ms=int(cfg["STREAM_RETRY_MS"]))
+        finally:
+            cleanup()
+
+    response = Response(body(), mimetype="text/event-stream")
+    response.call_on_close(cleanup)
+    response.headers["Cache-Control"] = "no-cache, no-transform"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.get("/settings")
+def get_settings():
+    return json_response(_core().settings.to_dict())
+
+
+@bp.put("/settings")
+def put_settings():
+    """Validate and apply a partial update as a whole; 400 names the bad field."""
+    changes = json_body()
+    if not isinstance(changes, dict):
+        raise ApiError(400, "expected a JSON object of settings", "settings")
+    if not changes:
+        raise ApiError(400, "no settings given", "settings")
+    try:
+        new = _core().update_settings(changes)
+    except SettingsError as exc:
+        raise ApiError(400, exc.message, exc.field) from None
+    except OSError as exc:                  # the settings file could not be written
+        raise ApiError(500, f"settings not saved: {exc}") from None
+    return json_response(new.to_dict())
+
+
+@bp.get("/options")
+def options():
+    """Choices the settings form offers (the server still validates everything)."""
+    return json_response({
+        "exercises": list(EXERCISES),
+        "data_rates": {"ADS1115": list(hardware.ADS1115_RATES),
+                       "ADS1015": list(hardware.ADS1015_RATES)},
+        "points": list(hardware.POINTS),
+    })
+
+
+@bp.post("/calibrate")
+def calibrate():
+    """Record the resting hold (blocks for its length); 409 when it cannot be used."""
+    body = json_body(required=False)
+    duration_s = float(current_app.config["CALIBRATE_S"])
+    if body is not None:
+        if not isinstance(body, dict):
+            raise ApiError(400, "expected a JSON object", "calibrate")
+        unknown = set(body) - {"duration_s"}
+        if unknown:
+            raise ApiError(400, "unknown field", sorted(unknown)[0])
+        if "duration_s" in body:
+            value = body["duration_s"]
+            lo, hi = CALIBRATE_RANGE_S
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise ApiError(400, f"must be a number of seconds between {lo:g} and {hi:g}", "duration_s")
+            duration_s = float(value)
+    calibrating = current_app.extensions["dowel_calibrating"]
+    if not calibrating.acquire(blocking=False):
+        raise ApiError(409, "a calibration is already running")
+    try:
+        started = time.monotonic()
+        try:
+            calibration = _core().calibrate(duration_s)
+        except CalibrationError as exc:
+            raise ApiError(409, str(exc)) from None
+        except SettingsError as exc:
+            raise ApiError(409, exc.message, exc.field) from None
+    finally:
+        calibrating.release()
+    return json_response({"calibration": calibration.to_dict(),
+                          "settings": _core().settings.to_dict(),
+                          "took_s": round(time.monotonic() - started, 2)})

@@ -1,0 +1,109 @@
+"""Server-Sent Events for the dashboard: one generator per connected phone.
+
+The core publishes a status snapshot up to 20 times a second plus discrete
+events (``contact_lost``, ``rep_completed``, ...).  Each phone gets:
+
+* the discrete events at once, in order, each as ``event: <type>``;
+* the status, throttled to ``status_hz`` (the newest snapshot wins, older
+  ones waiting in the throttle are discarded);
+* a ``retry:`` line so the browser's EventSource reconnects by itself after a
+  dropped connection or a device restart, and a comment heartbeat so idle
+  connections are noticed and kept open.
+
+The generator only reads from its own bounded :class:`device.bus.Subscription`;
+when a phone is slow the bus drops that phone's oldest events, never the core's
+frames.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Callable, Iterator, Optional
+
+
+def to_json(obj) -> str:
+    """Compact JSON a browser's ``JSON.parse`` accepts: NaN and infinities become null."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
+    except ValueError:
+        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def _default(obj):
+    # numpy scalars and other number-likes from the analysis
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item"):
+        return _finite(obj.item())
+    return obj
+
+
+def format_event(event_type: str, data) -> bytes:
+    """One SSE message: ``event: TYPE`` and a single ``data:`` line of JSON."""
+    return f"event: {event_type}\ndata: {to_json(data)}\n\n".encode()
+
+
+HEARTBEAT = b": ping\n\n"
+
+
+def sse_stream(sub, initial_status: Optional[dict], *, status_hz: float = 15.0,
+               heartbeat_s: float = 10.0, retry_ms: int = 2000,
+               now: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
+    """Yield SSE messages from ``sub`` until it is closed (or the consumer stops).
+
+    The caller owns ``sub`` and closes it when the response ends.
+    """
+    min_gap_s = 1.0 / status_hz
+    # The retry line and the first snapshot go out at once so the page can draw
+    # the moment it connects.
+    yield f"retry: {int(retry_ms)}\n: connected\n\n".encode()
+    last_status = last_sent = now()
+    if initial_status is not None:
+        yield format_event("status", initial_status)
+    pending: Optional[dict] = None
+    while not sub.closed:
+        t = now()
+        if pending is not None and t - last_status >= min_gap_s:
+            yield format_event("status", pending)
+            pending = None
+            last_status = last_sent = t
+            continue
+        if t - last_sent >= heartbeat_s:
+            yield HEARTBEAT
+            last_sent = t
+            continue
+        deadline = last_sent + heartbeat_s
+        if pending is not None:
+            deadline = min(deadline, last_status + min_gap_s)
+        event = sub.get(timeout=max(0.0, deadline - t))
+        if event is None:
+            continue
+        kind = event.get("type", "message")
+        if kind == "status":
+            t = now()
+            if pending is None and t - last_status >= min_gap_s:
+                yield format_event("status", event)
+                last_status = last_sent = t
+            else:
+                pending = event
+            continue
+        # A snapshot taken before this event would contradict it on the page
+        # (a point drawn green again just after it was lost); the core sends a
+        # fresh one within 50 ms.
+        if pending is not None and pending.get("t", 0.0) <= event.get("t", 0.0):
+            pending = None
+        yield format_event(kind, event)
+        last_sent = now()
