@@ -1,0 +1,242 @@
+"""History endpoints: sessions, sets, reps, trends, progression, export, athletes.
+
+Registered by ``web.create_app`` when a store is given.  Reads
+``current_app.config["STORE"]`` (:class:`device.store.Store`),
+``["CORE"]`` (for the history health line) and ``["TOKEN"]`` (the device
+token that guards deleting a session).
+
+Errors are JSON ``{"error": message, "field": name or null}``: 400 for a bad
+value (the field is named), 403 without the token, 404 for an unknown id,
+503 when the database cannot be written (nothing already stored is lost).
+Times are Unix seconds; see docs/history.md for the shapes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import sqlite3
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from device import export, trends
+from device.store import FieldError, StoreError
+from device.token import token_matches
+
+bp = Blueprint("history", __name__)
+
+_WHOLE = re.compile(r"^\d{1,9}$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field=None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    response = jsonify({"error": exc.message, "field": exc.field})
+    response.status_code = exc.status
+    return response
+
+
+@bp.errorhandler(FieldError)
+def _field_error(exc: FieldError):
+    return _api_error(ApiError(400, f"{exc.field}: {exc.message}", exc.field))
+
+
+@bp.errorhandler(sqlite3.Error)
+@bp.errorhandler(StoreError)
+def _store_error(exc):
+    return _api_error(ApiError(503, f"history is not available: {exc}"))
+
+
+def _store():
+    return current_app.config["STORE"]
+
+
+def _int_arg(name: str, default, low: int, high: int):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _WHOLE.match(raw.strip()) or not low <= int(raw) <= high:
+        raise ApiError(400, f"{name}: must be a whole number from {low} to {high}, got {raw!r}", name)
+    return int(raw)
+
+
+def _athlete_arg():
+    athlete_id = _int_arg("athlete", None, 1, 10 ** 9)
+    if athlete_id is None:
+        return _store().current_athlete_id()
+    if _store().get_athlete(athlete_id) is None:
+        raise ApiError(404, f"athlete {athlete_id}: no such athlete", "athlete")
+    return athlete_id
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "body: expected a JSON object", "body")
+    return body
+
+
+def _history_health():
+    core = current_app.config.get("CORE")
+    try:
+        return core.get_status()["health"].get("history", "ok") if core is not None else None
+    except Exception:                    # the page must still show stored history
+        return None
+
+
+# -- summaries --------------------------------------------------------------------
+@bp.get("/api/history")
+def history_summary():
+    """``{"athlete", "sessions", "sets", "reps", "manual_reps", "clean_pct",
+    "trends": {"sessions": [per session, oldest first], "overall", "losses_by_point",
+    "most_lost_point"}, "progression": {"stage", "suggestion", "reason", ...},
+    "saving": "ok" or the problem}``"""
+    store = _store()
+    athlete_id = _athlete_arg()
+    doc = {"athlete": store.get_athlete(athlete_id)}
+    doc.update(trends.summary(store.all_sessions(athlete_id)))
+    doc["saving"] = _history_health()
+    return jsonify(doc)
+
+
+@bp.get("/api/sessions")
+def sessions_list():
+    limit = _int_arg("limit", 20, 1, 500)
+    offset = _int_arg("offset", 0, 0, 10 ** 9)
+    athlete_id = _athlete_arg()
+    items, total = _store().list_sessions(athlete_id=athlete_id, limit=limit, offset=offset)
+    return jsonify({"sessions": items, "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/api/sessions/current")
+def session_current():
+    """Today's session of the current athlete (``session`` is null before the first set)."""
+    store = _store()
+    athlete_id = _athlete_arg()
+    return jsonify({"athlete": store.get_athlete(athlete_id),
+                    "session": store.current_session(athlete_id)})
+
+
+@bp.get("/api/sessions/<int:session_id>")
+def session_get(session_id: int):
+    session = _store().get_session(session_id)
+    if session is None:
+        raise ApiError(404, f"session {session_id}: no such session", "id")
+    session["trends"] = trends.session_trends(session)
+    return jsonify(session)
+
+
+@bp.delete("/api/sessions/<int:session_id>")
+def session_delete(session_id: int):
+    expected = current_app.config.get("TOKEN")
+    given = request.headers.get("X-Dowel-Token") or request.form.get("token")
+    if given is None and request.is_json:
+        body = request.get_json(silent=True)
+        given = body.get("token") if isinstance(body, dict) else None
+    if not token_matches(expected, given):
+        message = "token: the device token is needed to delete a session" if not given \
+            else "token: wrong device token"
+        raise ApiError(403, message, "token")
+    if not _store().delete_session(session_id):
+        raise ApiError(404, f"session {session_id}: no such session", "id")
+    return jsonify({"deleted": session_id})
+
+
+@bp.get("/api/sets/<int:set_id>")
+def set_get(set_id: int):
+    the_set = _store().get_set(set_id)
+    if the_set is None:
+        raise ApiError(404, f"set {set_id}: no such set", "id")
+    return jsonify(the_set)
+
+
+@bp.get("/api/reps")
+def reps_list():
+    limit = _int_arg("limit", 50, 1, 500)
+    offset = _int_arg("offset", 0, 0, 10 ** 9)
+    session_id = _int_arg("session", None, 1, 10 ** 12)
+    athlete_id = None if session_id is not None else _athlete_arg()
+    if session_id is not None and _store().get_session(session_id) is None:
+        raise ApiError(404, f"session {session_id}: no such session", "session")
+    items, total = _store().list_reps(session_id=session_id, athlete_id=athlete_id,
+                                      limit=limit, offset=offset)
+    return jsonify({"reps": items, "total": total, "limit": limit, "offset": offset})
+
+
+# -- athletes and manual sets ------------------------------------------------------
+@bp.get("/api/athletes")
+def athletes_list():
+    store = _store()
+    return jsonify({"athletes": store.athletes(), "current": store.current_athlete_id()})
+
+
+@bp.post("/api/athletes")
+def athletes_add():
+    """``{"name": str, "current": bool (optional: record the next sets for them)}`` -> 201."""
+    body = _json_body()
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise ApiError(400, "name: expected a string", "name")
+    current = body.get("current", False)
+    if not isinstance(current, bool):
+        raise ApiError(400, "current: expected true or false", "current")
+    store = _store()
+    athlete = store.add_athlete(name)
+    if current:
+        store.set_current_athlete(athlete["id"])
+    athlete["current"] = store.current_athlete_id() == athlete["id"]
+    return jsonify(athlete), 201
+
+
+@bp.put("/api/athletes/current")
+def athletes_select():
+    """``{"id": athlete id}``: the next sets are recorded for this athlete."""
+    body = _json_body()
+    athlete_id = body.get("id")
+    if isinstance(athlete_id, bool) or not isinstance(athlete_id, int):
+        raise ApiError(400, "id: expected an athlete id", "id")
+    try:
+        _store().set_current_athlete(athlete_id)
+    except KeyError:
+        raise ApiError(404, f"id: no athlete {athlete_id}", "id") from None
+    return jsonify({"current": athlete_id})
+
+
+@bp.post("/api/manual-sets")
+def manual_set_add():
+    """``{"exercise": "kneeling_kettlebell"|"standing_kettlebell", "reps": 1..50,
+    "weight_kg": optional number}`` -> 201 with the stored set."""
+    body = _json_body()
+    unknown = sorted(set(body) - {"exercise", "reps", "weight_kg"})
+    if unknown:
+        raise ApiError(400, f"{unknown[0]}: unknown field", unknown[0])
+    if "exercise" not in body:
+        raise ApiError(400, "exercise: required", "exercise")
+    if "reps" not in body:
+        raise ApiError(400, "reps: required", "reps")
+    reps = body["reps"]
+    if isinstance(reps, float) and reps.is_integer():
+        reps = int(reps)
+    weight = body.get("weight_kg")
+    store = _store()
+    the_set = store.add_manual_set(store.current_athlete_id(), body["exercise"], reps, weight)
+    return jsonify(the_set), 201
+
+
+# -- export ------------------------------------------------------------------------
+@bp.get("/api/export")
+def export_download():
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "json"):
+        raise ApiError(400, f"format: must be csv or json, got {fmt!r}", "format")
+    athlete_id = _int_arg("athlete", None, 1, 10 ** 9)
+    text = export.export_text(_store(), fmt, athlete_id)
+    day = _dt.date.today().isoformat()
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    return Response(text, mimetype=f"{mimetype}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="dowel-history-{day}.{fmt}"',
+        "Cache-Control": "no-store"})
