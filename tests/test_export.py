@@ -99,3 +99,27 @@ def test_readers_name_the_bad_line_and_field():
         export.read_json('{"sessions": []}')
     with pytest.raises(ValueError, match="xml"):
         export.export_text(None, "xml")
+
+
+def test_dowel_export_command(store, tmp_path, capsys):
+    from device.cli import main
+
+    assert main(["export", "--db", str(store.path), "--format", "json"]) == 0
+    assert export.read_json(capsys.readouterr().out) == export.records(store)
+    out = tmp_path / "reps.csv"
+    assert main(["export", "--db", str(store.path), "-o", str(out)]) == 0
+    assert export.read_csv(out.read_text()) == export.records(store)
+    assert main(["export", "--db", str(store.path), "--athlete", "nobody"]) == 2
+    assert "no athlete 'nobody'" in capsys.readouterr().err
+
+
+def test_dowel_export_refuses_a_foreign_file(tmp_path, capsys):
+    from device.cli import main
+
+    foreign = tmp_path / "x.db"
+    foreign.write_bytes(b"\x00" * 512)
+    assert main(["export", "--db", str(foreign)]) == 2
+    err = capsys.readouterr().err
+    assert str(foreign) in err and "not a dowel history database" in err
+    assert foreign.read_bytes() == b"\x00" * 512
+    assert main(["export", "--db", str(tmp_path / "none.db")]) == 2

@@ -130,3 +130,35 @@ def test_summary_from_a_real_store(tmp_path):
     assert s["clean_pct"] == 95.0
     assert s["trends"]["overall"]["depth_mean_deg"] == 44.5
     assert s["progression"]["stage"] == "standing"
+
+
+def test_dowel_history_command(tmp_path, capsys):
+    from device.cli import main
+
+    path = tmp_path / "h.db"
+    assert main(["history", "--db", str(path)]) == 0
+    assert "No history yet" in capsys.readouterr().out
+    assert not path.exists()                          # reading never creates a database
+    with Store(path) as store:
+        a = store.current_athlete_id()
+        for day, dirty in ((0, 3), (1, 1)):
+            for n in range(2):
+                set_id = store.start_set(a, "standing_3point", T0 + day * DAY + n * 100)
+                for i in range(10):
+                    r = rep(40 + day, 1.5, 1.2, ["upper_back"] if i < dirty and n == 0 else [])
+                    r["start"] = r["end"] = T0 + day * DAY + n * 100 + i
+                    store.add_rep(set_id, r, i + 1)
+    assert main(["history", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 sessions, 4 sets, 40 dowel reps (90 % clean)" in out
+    assert "85 %" in out and "95 %" in out                     # the two sessions' clean %
+    assert "upper back 4" in out
+    assert "Next:" in out and "Why:" in out and "One comfortable session" in out
+    assert main(["history", "--db", str(path), "--json"]) == 0
+    import json
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["reps"] == 40 and doc["progression"]["comfortable_streak"] == 1
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database")
+    assert main(["history", "--db", str(bad)]) == 2
+    assert "not a dowel history database" in capsys.readouterr().err
