@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import sqlite3
+import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from device import export, trends
-from device.store import FieldError, StoreError
+from device.store import FieldError, StoreError, local_day
 from device.token import token_matches
 
 bp = Blueprint("history", __name__)
@@ -114,11 +115,18 @@ def sessions_list():
 
 @bp.get("/api/sessions/current")
 def session_current():
-    """Today's session of the current athlete (``session`` is null before the first set)."""
+    """Today's session of the current athlete, with its sets and reps (an open set
+    has ``end`` null).  Before the first set of the day: ``id`` null, ``sets`` empty.
+    ``athlete`` is the athlete's name, as in the session list."""
     store = _store()
     athlete_id = _athlete_arg()
-    return jsonify({"athlete": store.get_athlete(athlete_id),
-                    "session": store.current_session(athlete_id)})
+    athlete = store.get_athlete(athlete_id)
+    session = store.current_session(athlete_id) or {
+        "id": None, "athlete_id": athlete_id, "day": local_day(time.time()), "started": None,
+        "ended": None, "set_count": 0, "rep_count": 0, "clean_reps": 0, "manual_reps": 0,
+        "clean_pct": None, "sets": []}
+    session["athlete"] = athlete["name"]
+    return jsonify(session)
 
 
 @bp.get("/api/sessions/<int:session_id>")
