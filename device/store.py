@@ -504,10 +504,30 @@ class Store:
         return [dict(r) for r in self._query(sql + " ORDER BY st.start, st.id", params)]
 
     def all_sessions(self, athlete_id: Optional[int] = None) -> list:
-        """Every session with sets, reps and losses, oldest first (for trends and export)."""
-        where, params = ("WHERE athlete_id=?", (athlete_id,)) if athlete_id is not None else ("", ())
-        ids = [r[0] for r in self._query(f"SELECT id FROM sessions {where} ORDER BY day, id", params)]
-        return [s for s in (self.get_session(i) for i in ids) if s is not None]
+        """Every session with sets, reps and losses, oldest first (for trends and export).
+
+        A few bulk queries rather than one per session: a year of history on a
+        Pi Zero must still answer in well under a second."""
+        where, params = ("WHERE s.athlete_id=?", (athlete_id,)) if athlete_id is not None else ("", ())
+        with self._lock:                 # one consistent snapshot across the queries
+            sessions = [self._summary(r) for r in self._query(
+                f"{self._SESSION_SUMMARY} {where} ORDER BY s.day, s.id", params)]
+            sets = self._query(
+                'SELECT st.id, st.session_id, st.exercise, st.start, st."end", st.manual, '
+                "st.manual_reps, st.weight_kg FROM sets st JOIN sessions s ON s.id = st.session_id "
+                f"{where} ORDER BY st.start, st.id", params)
+            reps = self._reps_where("s.athlete_id=?" if athlete_id is not None else "1=1",
+                                    params)
+        by_set: dict = {}
+        for rep in reps:
+            by_set.setdefault(rep["set_id"], []).append(rep)
+        by_session: dict = {}
+        for row in sets:
+            by_session.setdefault(row["session_id"], []).append(row)
+        for session in sessions:
+            session["sets"] = [self._set_dict(row, n, by_set.get(row["id"], []))
+                               for n, row in enumerate(by_session.get(session["id"], []), 1)]
+        return sessions
 
 
 def _page(limit, offset) -> tuple:

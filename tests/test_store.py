@@ -247,3 +247,21 @@ def test_many_threads_write_and_read_at_once(store):
         t.join()
     assert errors == []
     assert store.list_reps(limit=1)[1] == 80
+
+
+def test_all_sessions_matches_one_session_at_a_time(store):
+    a = store.current_athlete_id()
+    bob = store.add_athlete("Bob")["id"]
+    for day in range(4):
+        for athlete in (a, bob):
+            set_id = store.start_set(athlete, "standing_3point", T0 + day * 86400)
+            for i in range(3):
+                store.add_rep(set_id, rep(T0 + day * 86400 + i, clean=i != 1,
+                                          losses=[{"point": "head", "start": T0, "duration_s": 0.2}] if i == 1 else []), i + 1)
+        store.add_manual_set(a, "kneeling_kettlebell", 8, wall=T0 + day * 86400 + 50)
+    for athlete in (None, a, bob):
+        bulk = store.all_sessions(athlete)
+        ids = [s["id"] for s in bulk]
+        assert bulk == [store.get_session(i) for i in ids]
+    assert len(store.all_sessions()) == 8 and len(store.all_sessions(bob)) == 4
+    assert [s["day"] for s in store.all_sessions(a)] == sorted(s["day"] for s in store.all_sessions(a))
