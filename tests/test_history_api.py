@@ -193,3 +193,26 @@ def test_write_failure_is_a_503_and_keeps_what_is_stored(client, store):
     assert 503 in statuses
     store._db.execute("PRAGMA max_page_count=1000000")
     assert store.list_reps(limit=1)[1] == 4
+
+
+def test_device_token_file(tmp_path):
+    import os
+    import stat
+
+    from device.token import load_or_create_token, token_matches
+
+    data_dir = tmp_path / "data"
+    token = load_or_create_token(data_dir)
+    path = data_dir / "token"
+    assert len(token) >= 24 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_token(data_dir) == token                 # kept, not re-made
+    assert load_or_create_token(tmp_path / "other") != token       # random per device
+    os.chmod(path, 0o644)
+    assert load_or_create_token(data_dir) == token
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600             # tightened again
+    path.write_text("x\n")                                         # damaged: replaced
+    fresh = load_or_create_token(data_dir)
+    assert fresh != "x" and len(fresh) >= 24 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not [p for p in data_dir.iterdir() if p.name != "token"]   # no temp files left
+    assert token_matches(fresh, fresh + "\n") and not token_matches(fresh, fresh[:-1])
+    assert not token_matches(fresh, None) and not token_matches("", "")
