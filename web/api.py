@@ -124,12 +124,14 @@ def stream():
         cleanup()
         raise
     initial["type"] = "status"
+    disconnected = request.environ.get("waitress.client_disconnected")
 
     def body():
         try:
             yield from sse_stream(sub, initial, status_hz=float(cfg["STREAM_STATUS_HZ"]),
                                   heartbeat_s=float(cfg["STREAM_HEARTBEAT_S"]),
-                                  retry_ms=int(cfg["STREAM_RETRY_MS"]))
+                                  retry_ms=int(cfg["STREAM_RETRY_MS"]),
+                                  disconnected=disconnected)
         finally:
             cleanup()
 

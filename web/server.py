@@ -39,6 +39,10 @@ class DashboardServer:
             # Phones come and go on Wi-Fi; the heartbeat keeps live streams active,
             # and a dead idle connection is reaped after this many seconds.
             channel_timeout=60,
+            # Keep reading a connection while its request runs, so a phone that
+            # leaves is noticed at once (waitress.client_disconnected) instead of
+            # at the second failed write to a dead socket.
+            channel_request_lookahead=4,
             connection_limit=max(100, threads * 4),
             clear_untrusted_proxy_headers=True,
         )

@@ -57,14 +57,20 @@ def format_event(event_type: str, data) -> bytes:
 
 
 HEARTBEAT = b": ping\n\n"
+#: Longest wait between checks that the phone is still there.
+DISCONNECT_CHECK_S = 0.5
 
 
 def sse_stream(sub, initial_status: Optional[dict], *, status_hz: float = 15.0,
                heartbeat_s: float = 10.0, retry_ms: int = 2000,
-               now: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
+               now: Callable[[], float] = time.monotonic,
+               disconnected: Optional[Callable[[], bool]] = None) -> Iterator[bytes]:
     """Yield SSE messages from ``sub`` until it is closed (or the consumer stops).
 
-    The caller owns ``sub`` and closes it when the response ends.
+    ``disconnected()``, when the server offers it, says the phone has gone; it
+    is asked at least every :data:`DISCONNECT_CHECK_S` so a quiet stream does
+    not hold a thread until the next heartbeat.  The caller owns ``sub`` and
+    closes it when the response ends.
     """
     min_gap_s = 1.0 / status_hz
     # The retry line and the first snapshot go out at once so the page can draw
@@ -75,6 +81,8 @@ def sse_stream(sub, initial_status: Optional[dict], *, status_hz: float = 15.0,
         yield format_event("status", initial_status)
     pending: Optional[dict] = None
     while not sub.closed:
+        if disconnected is not None and disconnected():
+            return
         t = now()
         if pending is not None and t - last_status >= min_gap_s:
             yield format_event("status", pending)
@@ -88,6 +96,8 @@ def sse_stream(sub, initial_status: Optional[dict], *, status_hz: float = 15.0,
         deadline = last_sent + heartbeat_s
         if pending is not None:
             deadline = min(deadline, last_status + min_gap_s)
+        if disconnected is not None:
+            deadline = min(deadline, t + DISCONNECT_CHECK_S)
         event = sub.get(timeout=max(0.0, deadline - t))
         if event is None:
             continue
