@@ -18,13 +18,16 @@ program wrote, is refused before anything writes to it.
 
 WAL journal with ``synchronous=FULL``: every commit is fsynced, so a committed
 rep survives kill -9 and a power cut; at one commit per rep (one every few
-seconds) the cost does not matter.  One connection serves every thread,
-guarded by a lock (reads are a few milliseconds).
+seconds) the cost does not matter.  Each thread gets its own connection; with
+WAL a reader never blocks the writer, so the dashboard reading a year of
+trends cannot delay the commit of a rep.  Multi-query reads run in one read
+transaction, so they see one consistent state.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import os
 import sqlite3
 import threading
@@ -160,8 +163,18 @@ def check_file(path: Path) -> Optional[int]:
     return version
 
 
+def _consistent(method: Callable) -> Callable:
+    """Run a multi-query read inside one read transaction (one consistent state)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._snapshot():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Store:
-    """The history database.  Thread-safe; every public method commits (or rolls back).
+    """The history database.  Thread-safe (a connection per thread); every public
+    method that writes commits (or rolls back) before it returns.
 
     ``readonly=True`` opens an existing database for reading only (it must
     already be at the current schema).
@@ -170,7 +183,10 @@ class Store:
     def __init__(self, path, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()          # guards the list of connections
+        self._local = threading.local()
+        self._connections: list = []
+        self._extra_pragmas: list = []
         version = check_file(self.path)
         if readonly:
             if version is None:
@@ -178,28 +194,53 @@ class Store:
             if version != SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: schema {version} needs upgrading; open it "
                                  f"read-write once (for example with `dowel run`)")
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._uri = f"{self.path.resolve().as_uri()}?mode=ro"
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"{self.path.parent}: cannot create directory ({exc.strerror})") from None
-            uri = f"{self.path.resolve().as_uri()}?mode=rwc"
+            self._uri = f"{self.path.resolve().as_uri()}?mode=rwc"
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so DDL in a
-            # migration is inside the same transaction as the version bump.
-            self._db = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                       check_same_thread=False, timeout=5.0)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA foreign_keys=ON")
+            db = self._db
             if not readonly:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA journal_mode=WAL")      # persistent: set once per file
                 self._migrate(version or 0)
         except sqlite3.Error as exc:
+            self.close()
             raise StoreError(f"{self.path}: cannot open the history database ({exc})") from None
 
     # -- plumbing --------------------------------------------------------------
+    # One connection per thread: with WAL, the web's long reads (a year of
+    # trends) never hold up the history writer's commit of a rep.
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so DDL in a
+            # migration is inside the same transaction as the version bump.
+            db = sqlite3.connect(self._uri, uri=True, isolation_level=None,
+                                 check_same_thread=False, timeout=10.0)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            if not self.readonly:
+                db.execute("PRAGMA synchronous=FULL")
+            with self._lock:
+                for pragma in self._extra_pragmas:
+                    db.execute(pragma)
+                self._connections.append(db)
+            self._local.db = db
+        return db
+
+    def _pragma_all(self, pragma: str) -> None:
+        """Run a per-connection PRAGMA on every connection, now and future
+        (tests use ``max_page_count`` to make the disk "full")."""
+        with self._lock:
+            self._extra_pragmas.append(pragma)
+            connections = list(self._connections)
+        for db in connections:
+            db.execute(pragma)
+
     def _migrate(self, version: int) -> None:
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self._tx() as db:
@@ -209,24 +250,41 @@ class Store:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+        """A write transaction (IMMEDIATE: takes the write lock up front)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries see one consistent state."""
+        db = self._db
+        if db.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
 
     def _query(self, sql: str, params=()) -> list:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            connections, self._connections = self._connections, []
+        for db in connections:
+            db.close()
+        self._local = threading.local()
 
     def __enter__(self) -> "Store":
         return self
@@ -375,6 +433,7 @@ class Store:
         d["clean_pct"] = round(100.0 * d["clean_reps"] / d["rep_count"], 1) if d["rep_count"] else None
         return d
 
+    @_consistent
     def list_sessions(self, athlete_id: Optional[int] = None, limit: int = 20,
                       offset: int = 0) -> tuple:
         """(sessions newest first, total count), each a summary without sets."""
@@ -385,6 +444,7 @@ class Store:
                            f"LIMIT ? OFFSET ?", params + (limit, offset))
         return [self._summary(r) for r in rows], total
 
+    @_consistent
     def get_session(self, session_id: int) -> Optional[dict]:
         """A session with its sets, each with its reps and their losses."""
         rows = self._query(f"{self._SESSION_SUMMARY} WHERE s.id=?", (session_id,))
@@ -409,6 +469,7 @@ class Store:
         rows = self._query("SELECT id FROM sessions WHERE athlete_id=? AND day=?", (athlete_id, day))
         return self.get_session(rows[0][0]) if rows else None
 
+    @_consistent
     def get_set(self, set_id: int) -> Optional[dict]:
         rows = self._query('SELECT id, session_id, exercise, start, "end", manual, manual_reps, '
                            "weight_kg FROM sets WHERE id=?", (set_id,))
@@ -450,14 +511,14 @@ class Store:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params = tuple(params) + (limit, offset)
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        with self._snapshot() as db:
+            rows = db.execute(sql, params).fetchall()
             ids = [r["id"] for r in rows]
             losses: dict = {}
             # chunks keep the parameter count under SQLite's limit
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
-                for l in self._db.execute(
+                for l in db.execute(
                         f"SELECT rep_id, point, start, duration_s FROM losses WHERE rep_id IN "
                         f"({','.join('?' * len(chunk))}) ORDER BY start, id", chunk):
                     losses.setdefault(l["rep_id"], []).append(
@@ -470,6 +531,7 @@ class Store:
             out.append(d)
         return out
 
+    @_consistent
     def list_reps(self, session_id: Optional[int] = None, athlete_id: Optional[int] = None,
                   limit: int = 50, offset: int = 0) -> tuple:
         """(reps oldest first with session, set, exercise and losses; total count)."""
@@ -503,21 +565,21 @@ class Store:
             params = (athlete_id,)
         return [dict(r) for r in self._query(sql + " ORDER BY st.start, st.id", params)]
 
+    @_consistent
     def all_sessions(self, athlete_id: Optional[int] = None) -> list:
         """Every session with sets, reps and losses, oldest first (for trends and export).
 
-        A few bulk queries rather than one per session: a year of history on a
-        Pi Zero must still answer in well under a second."""
+        A few bulk queries in one read transaction rather than one per session,
+        so a year of history answers quickly even on a Pi Zero."""
         where, params = ("WHERE s.athlete_id=?", (athlete_id,)) if athlete_id is not None else ("", ())
-        with self._lock:                 # one consistent snapshot across the queries
-            sessions = [self._summary(r) for r in self._query(
-                f"{self._SESSION_SUMMARY} {where} ORDER BY s.day, s.id", params)]
-            sets = self._query(
-                'SELECT st.id, st.session_id, st.exercise, st.start, st."end", st.manual, '
-                "st.manual_reps, st.weight_kg FROM sets st JOIN sessions s ON s.id = st.session_id "
-                f"{where} ORDER BY st.start, st.id", params)
-            reps = self._reps_where("s.athlete_id=?" if athlete_id is not None else "1=1",
-                                    params)
+        sessions = [self._summary(r) for r in self._query(
+            f"{self._SESSION_SUMMARY} {where} ORDER BY s.day, s.id", params)]
+        sets = self._query(
+            'SELECT st.id, st.session_id, st.exercise, st.start, st."end", st.manual, '
+            "st.manual_reps, st.weight_kg FROM sets st JOIN sessions s ON s.id = st.session_id "
+            f"{where} ORDER BY st.start, st.id", params)
+        reps = self._reps_where("s.athlete_id=?" if athlete_id is not None else "1=1",
+                                params)
         by_set: dict = {}
         for rep in reps:
             by_set.setdefault(rep["set_id"], []).append(rep)

@@ -187,11 +187,11 @@ def test_export_download(client, store):
 def test_write_failure_is_a_503_and_keeps_what_is_stored(client, store):
     fill(store, days=1, reps=2)
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-    store._db.execute(f"PRAGMA max_page_count={pages + 1}")     # a full disk
+    store._pragma_all(f"PRAGMA max_page_count={pages + 1}")     # a full disk
     statuses = {client.post("/api/athletes", json={"name": f"athlete {i:04d} {'x' * 45}"}).status_code
                 for i in range(200)}
     assert 503 in statuses
-    store._db.execute("PRAGMA max_page_count=1000000")
+    store._pragma_all("PRAGMA max_page_count=1000000")
     assert store.list_reps(limit=1)[1] == 4
 
 

@@ -165,14 +165,14 @@ def test_full_disk_is_reported_and_nothing_is_lost_once_space_returns(db_path):
     core = FakeCore()
     store = Store(db_path)
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-    store._db.execute(f"PRAGMA max_page_count={pages + 1}")     # a nearly full disk
+    store._pragma_all(f"PRAGMA max_page_count={pages + 1}")     # a nearly full disk
     writer = HistoryWriter(core, store, retry_s=0.05).start()
     try:
         publish_set(core, 1, 0.0, 400)
         assert wait_for(lambda: bool(core.problems))
         assert core.problems[0] == "history is not being saved: database or disk is full"
         assert writer.problem is not None
-        store._db.execute("PRAGMA max_page_count=1000000")      # space freed
+        store._pragma_all("PRAGMA max_page_count=1000000")      # space freed
         assert wait_for(lambda: core.problems[-1] is None)
     finally:
         writer.stop()

@@ -265,3 +265,28 @@ def test_all_sessions_matches_one_session_at_a_time(store):
         assert bulk == [store.get_session(i) for i in ids]
     assert len(store.all_sessions()) == 8 and len(store.all_sessions(bob)) == 4
     assert [s["day"] for s in store.all_sessions(a)] == sorted(s["day"] for s in store.all_sessions(a))
+
+
+def test_a_long_read_does_not_hold_up_a_rep(store):
+    """The web reading a year of trends must not delay the writer's commit."""
+    a = store.current_athlete_id()
+    set_id = store.start_set(a, "standing_3point", T0)
+    holding, release = threading.Event(), threading.Event()
+    seen = []
+
+    def reader():
+        with store._snapshot():
+            seen.append(store.list_reps(limit=10)[1])
+            holding.set()
+            release.wait(30)
+            seen.append(store.list_reps(limit=10)[1])   # its snapshot: still the old state
+
+    t = threading.Thread(target=reader)
+    t.start()
+    assert holding.wait(30)
+    store.add_rep(set_id, rep(T0 + 1), 1)            # commits while the read is still open
+    assert not release.is_set() and t.is_alive()
+    assert store.list_reps(limit=10)[1] == 1
+    release.set()
+    t.join()
+    assert seen == [0, 0]
