@@ -117,13 +117,15 @@ class HistoryWriter:
             event = self._pending[0]
             try:
                 self._write(event)
-            except (sqlite3.Error, StoreError, OSError) as exc:
-                self._report(exc)
-                return False
-            except Exception:                   # a malformed event: log it, never crash
+            except (sqlite3.IntegrityError, KeyError, TypeError, ValueError):
+                # this event can never be stored (malformed): log it and go on,
+                # rather than retrying it for ever in front of the good ones
                 log.exception("history: cannot store event %r", event.get("type"))
                 self._pending.popleft()
                 continue
+            except (sqlite3.Error, StoreError, OSError) as exc:
+                self._report(exc)               # disk full, read-only, I/O: retry later
+                return False
             self._pending.popleft()
             if self._problem is not None:
                 self._problem = None
@@ -164,6 +166,8 @@ class HistoryWriter:
     def _set_id(self, event: dict, start_t: float) -> int:
         index = event.get("set_index")
         set_id = self._sets.get(index)
+        if set_id is not None and not self.store.has_set(set_id):
+            set_id = None                       # its session was deleted from the dashboard
         if set_id is None:
             # set_started was missed (the writer started mid-set, or it was dropped)
             set_id = self.store.start_set(self._athlete(), self._exercise(event),
@@ -186,11 +190,13 @@ class HistoryWriter:
             self._set_id(event, start_t)
         elif kind == "rep_completed":
             rep = event["rep"]
+            row = self._rep_row(event, rep)         # a malformed rep fails here, before any write
+            float(rep["depth_deg"]), float(rep["down_s"]), float(rep["up_s"])
             set_id = self._set_id(event, rep["start"])
             index = int(event.get("rep_index") or 0)
             if index and index in self.store.rep_indexes(set_id):
                 return                          # already stored (a retry after a failure)
-            self.store.add_rep(set_id, self._rep_row(event, rep), index)
+            self.store.add_rep(set_id, row, index)
             self.reps_written += 1
             if "wall" in event:
                 self.commit_latency_s.append(time.time() - float(event["wall"]))

@@ -380,6 +380,9 @@ class Store:
                             float(loss["duration_s"])))
             return rep_id
 
+    def has_set(self, set_id: int) -> bool:
+        return bool(self._query("SELECT 1 FROM sets WHERE id=?", (set_id,)))
+
     def rep_indexes(self, set_id: int) -> set:
         return {r[0] for r in self._query("SELECT rep_index FROM reps WHERE set_id=?", (set_id,))}
 

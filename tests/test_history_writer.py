@@ -200,3 +200,33 @@ def test_read_only_database_is_reported_and_the_writer_keeps_running(tmp_path):
         writer.stop()
     store.close()
     assert count_reps(path) == 0
+
+
+def test_session_deleted_mid_set_the_next_reps_still_land(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store) as writer:
+        core.publish({"type": "set_started", "set_index": 1, "start": 0.0, "exercise": "standing_3point"}, 0.0)
+        r = make_rep(1.0)
+        core.publish({"type": "rep_completed", "set_index": 1, "rep_index": 1, "rep": r}, r["end"])
+        assert wait_for(lambda: count_reps(db_path) == 1)
+        store.delete_session(store.list_sessions()[0][0]["id"])     # from the dashboard
+        r = make_rep(5.0)
+        core.publish({"type": "rep_completed", "set_index": 1, "rep_index": 2, "rep": r}, r["end"])
+        assert wait_for(lambda: count_reps(db_path) == 1)
+    assert core.problems == [] and writer.problem is None
+    (the_set,) = store.current_session(now=WALL0)["sets"]
+    assert [x["rep_index"] for x in the_set["reps"]] == [2]
+    store.close()
+
+
+def test_a_malformed_event_is_skipped_not_retried_for_ever(db_path):
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store, retry_s=0.05):
+        core.publish({"type": "rep_completed", "set_index": 1, "rep_index": 1,
+                      "rep": {"start": 1.0}}, 2.0)                 # no end, no depth
+        publish_set(core, 2, 10.0, 3)
+    assert count_reps(db_path) == 3 and core.problems == []
+    assert [s["rep_count"] for s in store.current_session(now=WALL0)["sets"]] == [3]
+    store.close()
