@@ -120,8 +120,21 @@ def test_history_view_on_a_phone(served):
             assert "logged by hand" in first.inner_text()
             first.screenshot(path=str(OUTPUT / "history-session.png"))
 
-            # delete the oldest session: confirmation, the token asked once
-            oldest_id = int(page.locator(".hv-session").last.get_attribute("data-session"))
+            # a rep saved while the view is open shows up on the next poll; the session stays open
+            today = int(first.get_attribute("data-session"))
+            running = [st for st in store.get_session(today)["sets"] if st["end"] is None][0]
+            now = time.time()
+            store.add_rep(running["id"], {"start": now - 3, "end": now, "depth_deg": 50.0, "down_s": 1.5,
+                                          "up_s": 1.5, "clean": True, "losses": []}, 11)
+            page.evaluate("dowelHistory.poll()")
+            page.wait_for_function(
+                f"document.querySelector('.hv-session[data-session=\"{today}\"] .set-meta').textContent.includes('31 reps')")
+            first = page.locator(f".hv-session[data-session='{today}']")
+            first.locator("svg.hv-strip rect").nth(30).wait_for()
+            assert first.locator(".hv-session-toggle").get_attribute("aria-expanded") == "true"
+
+            # delete the last session listed: confirmation, the token asked once
+            target_id = int(page.locator(".hv-session").last.get_attribute("data-session"))
             last = page.locator(".hv-session").last
             last.locator(".hv-session-toggle").click()
             last.locator(".hv-delete").click()
@@ -131,11 +144,11 @@ def test_history_view_on_a_phone(served):
             dialog.locator("button[type=submit]").click()
             page.wait_for_function("document.querySelector('#hv-delete-dialog .field-error').textContent.length > 0")
             page.screenshot(path=str(OUTPUT / "history-delete.png"))
-            assert store.get_session(oldest_id) is not None
+            assert store.get_session(target_id) is not None
             page.fill("#hv-token", TOKEN)
             dialog.locator("button[type=submit]").click()
-            page.wait_for_function(f"!document.querySelector('.hv-session[data-session=\"{oldest_id}\"]')")
-            assert store.get_session(oldest_id) is None
+            page.wait_for_function(f"!document.querySelector('.hv-session[data-session=\"{target_id}\"]')")
+            assert store.get_session(target_id) is None
             assert page.evaluate("localStorage.getItem('dowel-token')") == TOKEN
             # the second delete does not ask for the token again
             second = page.locator(".hv-session").last

@@ -19,7 +19,9 @@
   };
   const STAGES = { all_four: "Kneeling + standing", standing: "Standing only", deadlift: "Deadlift" };
 
-  const state = { athlete: null, sessions: [], total: 0, loaded: false, loading: false };
+  const state = { athlete: null, sessions: [], total: 0, loaded: false, loading: false,
+    open: new Set(), latest: "" };
+  const POLL_MS = 20000;      // while the view is open: has a set been saved since?
 
   // -- small DOM helpers ---------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -111,6 +113,7 @@
         if (sessions.ok) {
           state.sessions = sessions.body.sessions;
           state.total = sessions.body.total;
+          state.latest = fingerprint(state.sessions[0]);
           renderList();
         }
         state.loaded = true;
@@ -279,12 +282,14 @@
     h("span", { class: "hv-day", text: dayLabel(sess.day) }),
     h("span", { class: "set-meta", text: meta.join(" · ") }),
     pctBadge(sess.clean_pct));
-    toggle.addEventListener("click", () => {
-      const open = toggle.getAttribute("aria-expanded") !== "true";
+    function setOpen(open) {
       toggle.setAttribute("aria-expanded", String(open));
       body.hidden = !open;
+      if (open) state.open.add(sess.id); else state.open.delete(sess.id);
       if (open && !body.dataset.loaded) loadSession(sess, body);
-    });
+    }
+    toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+    if (state.open.has(sess.id)) setOpen(true);      // stays open across refreshes
     return h("li", { class: "hv-session", "data-session": String(sess.id) }, toggle, body);
   }
 
@@ -396,8 +401,17 @@
   }
 
   // -- wiring ------------------------------------------------------------------------------
+  function fingerprint(sess) { return sess ? `${sess.id}:${sess.set_count}:${sess.rep_count}:${sess.manual_reps}` : ""; }
+  function poll() {
+    // one small request; the full refresh only when a set or rep was saved meanwhile
+    if (root.hidden || document.hidden || !state.loaded || state.loading) return;
+    getJSON(`/api/sessions?limit=1&offset=0&${athleteQuery()}`).then(({ ok, body }) => {
+      if (ok && fingerprint(body.sessions[0]) !== state.latest) refresh();
+    }).catch(() => {});
+  }
   build();
   document.addEventListener("dowel:view", (e) => { if (e.detail && e.detail.view === "history") refresh(); });
   if (location.hash === "#history" || !root.hidden) refresh();
-  window.dowelHistory = { refresh, state };
+  setInterval(poll, POLL_MS);
+  window.dowelHistory = { refresh, poll, state };
 })();
