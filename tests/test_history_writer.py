@@ -230,3 +230,37 @@ def test_a_malformed_event_is_skipped_not_retried_for_ever(db_path):
     assert count_reps(db_path) == 3 and core.problems == []
     assert [s["rep_count"] for s in store.current_session(now=WALL0)["sets"]] == [3]
     store.close()
+
+
+def _mock_mode_available():
+    import importlib.util
+    return all(importlib.util.find_spec(f"device.{m}") is not None
+               for m in ("pipeline", "sources", "adc", "trace"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _mock_mode_available(), reason="mock mode modules not there yet")
+def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
+    from device.core import build_mock_core
+    from device.sources import TraceSource
+    from device.trace import read_trace
+
+    frames = read_trace("/work/shared/samples/sloppy-two-sets.csv")
+    core = build_mock_core(TraceSource(frames), speed=40.0)
+    store = Store(tmp_path / "h.db")
+    writer = HistoryWriter(core, store).start()
+    with core:
+        assert core.wait(120)
+    writer.stop()
+    found = core.pipeline.result()["sets"]
+    sets = store.current_session()["sets"]
+    assert len(sets) == len(found) >= 1
+    for stored, truth in zip(sets, found):
+        assert [round(r["depth_deg"], 6) for r in stored["reps"]] == \
+            [round(r["depth_deg"], 6) for r in truth["reps"]]
+        assert [r["clean"] for r in stored["reps"]] == [r["clean"] for r in truth["reps"]]
+        assert [[l["point"] for l in r["losses"]] for r in stored["reps"]] == \
+            [[l["point"] for l in r["losses"]] for r in truth["reps"]]
+        assert stored["end"] is not None
+    assert core.get_status()["health"]["history"] == "ok"
+    store.close()
