@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
-import os
 import sqlite3
 import threading
 import time

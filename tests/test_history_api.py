@@ -1,6 +1,4 @@
 """The history endpoints through Flask's test client."""
-import csv
-import io
 
 import pytest
 

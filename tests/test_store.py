@@ -4,7 +4,6 @@ import threading
 
 import pytest
 
-from device import store as store_mod
 from device.store import APPLICATION_ID, SCHEMA_VERSION, FieldError, Store, StoreError
 
 T0 = 1_790_000_000.0     # a fixed Unix time (2026-09-21) so days are deterministic
