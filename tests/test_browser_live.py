@@ -291,3 +291,37 @@ def test_settings_form_shows_the_servers_error_next_to_the_field(chromium, devic
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_page_reconnects_by_itself_after_a_device_restart(chromium):
+    """The server goes away and comes back on the same port: the page says so and
+    carries on with the new device's data, without a reload."""
+    from conftest import FakeCore, status_snapshot
+    from web import create_app
+    from web.server import make_server
+
+    def serve(core, port):
+        server = make_server(create_app(core, {"STREAM_RETRY_MS": 500}), host="127.0.0.1",
+                             port=port, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        return server
+
+    first = FakeCore()
+    first.status = status_snapshot(rep_count=3)
+    server = serve(first, 0)
+    port = server.port
+    page, errors = open_page(chromium, f"http://127.0.0.1:{port}")
+    try:
+        page.wait_for_function("document.querySelector('#rep-count').textContent === '3'")
+        server.close()
+        page.wait_for_selector('#connection:not([data-state="live"])', timeout=10000)
+        assert page.inner_text("#connection") in ("Reconnecting…", "Offline", "No data")
+        second = FakeCore()
+        second.status = status_snapshot(rep_count=7)
+        server = serve(second, port)
+        page.wait_for_selector('#connection[data-state="live"]', timeout=15000)
+        page.wait_for_function("document.querySelector('#rep-count').textContent === '7'", timeout=10000)
+        assert not errors, errors
+    finally:
+        page.close()
+        server.close()
