@@ -1,0 +1,187 @@
+"""Rep analysis: a state machine over the smoothed pitch, frame by frame.
+
+A rep is a hinge from upright down past ``min_depth_deg`` and back up (SPEC
+"What the analysis reports").  Wobbles of a few degrees never start one; a
+descent that turns back before the minimum depth is a wobble too.  Times come
+from the frames (``t``), never from a clock.
+
+Definitions (compared with the sample's truth file):
+
+* ``start``: the moment the athlete leaves upright - the last frame at
+  upright level before the descent that went past the minimum depth;
+* ``depth_deg``: the deepest pitch of the rep;
+* ``end``: the moment the athlete is back upright - the first frame within
+  about a degree of where the return settles;
+* ``down_s``: start until first reaching the bottom (within ``NEAR_BOTTOM_DEG``
+  of the deepest pitch), ``up_s``: leaving the bottom until ``end``, so a
+  pause at the bottom counts in neither.
+
+The end of a rep can only be known once the athlete has settled
+(``SETTLE_S``): this is the only delay in the analysis, and it delays only
+the ``rep_completed`` event, never an alert.
+"""
+from __future__ import annotations
+
+__all__ = ["RepTracker", "UPRIGHT", "DOWN", "UP", "RETURN"]
+
+#: A descent starts (tentatively) above this many degrees over the upright level;
+#: wobbles stay below it or turn back before the minimum depth.
+START_DEG = 8.0
+#: The rep is over once the pitch is back within this of the upright level...
+RETURN_DEG = 10.0
+#: ...and has settled: no new low by more than ``SETTLE_DEG`` for ``SETTLE_S``.
+SETTLE_S = 0.25
+SETTLE_DEG = 1.0
+#: "At upright level": within this of the running upright level.
+QUIET_DEG = 1.0
+#: Turning at the bottom: this far (or ``TURN_FRACTION`` of the depth) above the deepest point.
+TURN_DEG = 4.0
+TURN_FRACTION = 0.08
+#: Tolerance for "at the bottom" when timing the descent and the ascent.
+NEAR_BOTTOM_DEG = 1.5
+#: Upright level tracking while upright (posture drifts a little during a set).
+BASELINE_TAU_S = 1.0
+BASELINE_MAX_DEG = 6.0
+
+#: Phases (also the ``phase`` of the status snapshot, with ``idle`` outside a set).
+UPRIGHT = "upright"
+DOWN = "down"
+UP = "up"
+RETURN = "return"     # back near upright, waiting to settle (reported as "up")
+
+
+class RepTracker:
+    """Counts reps in one set from ``step(t, pitch_deg)``.
+
+    ``step`` returns ``None``, ``"started"`` (the descent went past the minimum
+    depth: a rep is under way, ``start`` is known) or ``"completed"`` (the rep
+    in ``last_rep`` is finished).  A ``"completed"`` and a new descent can
+    happen at the same frame; the caller then sees ``pending_start`` set.
+    """
+
+    def __init__(self, min_depth_deg: float = 25.0):
+        self.min_depth_deg = min_depth_deg
+        self.reset(0.0)
+
+    def reset(self, t: float) -> None:
+        self.phase = UPRIGHT
+        self.baseline = 0.0
+        self.quiet_t = t           # last frame at upright level
+        self.last_t = t
+        self.confirmed = False     # the current descent went past min depth
+        self.start_t = t
+        self.max_p = 0.0
+        self.max_t = t
+        self.near_ref = 0.0        # pitch at first reaching the bottom region
+        self.bottom_first_t = t
+        self.bottom_last_t = t
+        self.min_p = 0.0
+        self.end_t = t
+        self.end_ref = 0.0
+        self.last_rep = None
+        self.pending_start = False
+
+    def in_rep(self) -> bool:
+        """True while a confirmed rep is under way (started, not yet completed)."""
+        return self.confirmed
+
+    def status_phase(self) -> str:
+        return UP if self.phase == RETURN else self.phase
+
+    def step(self, t: float, p: float):
+        dt = t - self.last_t
+        self.last_t = t
+        phase = self.phase
+        if phase == UPRIGHT:
+            base = self.baseline
+            if p <= base + QUIET_DEG:
+                self.quiet_t = t
+            if p < base + START_DEG:
+                if dt > 0.0:
+                    base += (p - base) * (dt / (BASELINE_TAU_S + dt))
+                    if base > BASELINE_MAX_DEG:
+                        base = BASELINE_MAX_DEG
+                    elif base < -BASELINE_MAX_DEG:
+                        base = -BASELINE_MAX_DEG
+                    self.baseline = base
+                return None
+            self._begin_descent(t, p)
+            return None
+        if phase == DOWN:
+            self._track_bottom(t, p)
+            if not self.confirmed:
+                if self.max_p >= self.min_depth_deg:
+                    self.confirmed = True
+                    return "started"
+                if p < self.baseline + START_DEG - 2.0:
+                    # turned back before the minimum depth: a wobble
+                    self.phase = UPRIGHT
+                return None
+            if p < self.max_p - max(TURN_DEG, TURN_FRACTION * self.max_p):
+                self.phase = UP
+            return None
+        if phase == UP:
+            if p > self.max_p - max(TURN_DEG, TURN_FRACTION * self.max_p):
+                # still at (or back to) the bottom: a pause, or a second dip
+                self.phase = DOWN
+                self._track_bottom(t, p)
+                return None
+            if p <= self.baseline + RETURN_DEG:
+                self.phase = RETURN
+                self.min_p = p
+                self.end_ref = p
+                self.end_t = t
+            return None
+        # RETURN: wait for the pitch to settle at upright
+        if p < self.end_ref - SETTLE_DEG:
+            self.end_ref = p
+            self.end_t = t
+        if p < self.min_p:
+            self.min_p = p
+        if p > self.baseline + START_DEG and p > self.min_p + START_DEG:
+            # a new descent before settling: this rep ended at its lowest point
+            self._complete()
+            self.quiet_t = self.end_t
+            self._begin_descent(t, p)
+            self.pending_start = True
+            return "completed"
+        if t - self.end_t >= SETTLE_S:
+            self._complete()
+            self.phase = UPRIGHT
+            self.quiet_t = self.end_t
+            return "completed"
+        return None
+
+    def _begin_descent(self, t: float, p: float) -> None:
+        self.phase = DOWN
+        self.confirmed = False
+        self.start_t = self.quiet_t
+        self.max_p = p
+        self.max_t = t
+        self.near_ref = p
+        self.bottom_first_t = t
+        self.bottom_last_t = t
+
+    def _track_bottom(self, t: float, p: float) -> None:
+        if p > self.max_p:
+            self.max_p = p
+            self.max_t = t
+        if p > self.near_ref + NEAR_BOTTOM_DEG:
+            # a new, deeper bottom region: the descent is not over yet
+            self.near_ref = p
+            self.bottom_first_t = t
+        if p >= self.max_p - NEAR_BOTTOM_DEG:
+            self.bottom_last_t = t
+
+    def _complete(self) -> None:
+        start, end = self.start_t, self.end_t
+        self.last_rep = {
+            "start": start,
+            "end": end,
+            "depth_deg": self.max_p,
+            "down_s": max(0.0, self.bottom_first_t - start),
+            "up_s": max(0.0, end - self.bottom_last_t),
+        }
+        self.confirmed = False
+        # settle the upright level where the athlete came back to
+        self.baseline = max(-BASELINE_MAX_DEG, min(BASELINE_MAX_DEG, self.min_p))

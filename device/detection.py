@@ -1,0 +1,207 @@
+"""Contact detection and tilt: pure, frame by frame, plain numbers in.
+
+Nothing here reads a clock: every step takes the frame's time ``t`` (seconds),
+so a replay runs as fast as the CPU allows and gives the live answer.
+
+* :func:`pitch_deg` turns the tilt voltage into the hinge angle, with the
+  sensor's mounting offset taken out (SPEC: ``v = 1.65 + 0.33 sin(pitch)``).
+* :class:`TiltFilter` removes single-frame glitches (median of 3) and smooths
+  the tilt noise lightly (time-based low-pass, so 50 and 200 frames/s agree).
+* :class:`PointContact` is one contact point (head, upper back or sacrum):
+  its resting level, its thresholds and the debounced low/high state.
+
+Per-frame code here is plain Python on purpose: numpy per frame costs more
+than the whole frame budget (50 us).
+"""
+from __future__ import annotations
+
+import math
+
+from . import hardware
+from .calibration import OFF_FRACTION, ON_FRACTION
+
+__all__ = [
+    "pitch_deg", "threshold_fractions", "TiltFilter", "PointContact",
+    "PRESENT_V", "NEAR_ZERO_V", "CONTACT", "LOW", "LOST",
+]
+
+_RAD_TO_DEG = 180.0 / math.pi
+
+#: Without calibration, a point reading above this is touching (a held contact
+#: is 1-8 N, 1.6-2.9 V; an open FSR reads near 0 V).
+PRESENT_V = 0.8
+#: Below this a point is not touching at all (sensor noise on an open FSR is ~0.01 V).
+NEAR_ZERO_V = 0.12
+
+#: Resting level tracking.  At the start of a set the level is learned quickly
+#: (the dowel has just been placed and the force is still rising); afterwards
+#: slowly, so it follows FSR creep and a tiring grip but not a rep's modulation.
+LEARN_S = 1.0
+LEARN_TAU_S = 0.15
+TRACK_TAU_S = 4.0
+#: Frames below this fraction of the resting level are not used to track it
+#: (a point on its way out, or a dropout, is not the resting level).
+TRACK_MIN_FRACTION = 0.7
+
+#: Tilt smoothing time constant: short against a 0.8 s hinge phase, long
+#: enough to average the accelerometer noise over a few frames.
+TILT_TAU_S = 0.02
+
+#: Contact states of a point.
+CONTACT = 0     # touching
+LOW = 1         # below its threshold, not yet for the debounce
+LOST = 2        # below its threshold for longer than the debounce
+
+#: Tolerance for comparing frame times with the debounce (float noise only).
+_EPS_S = 1e-6
+
+
+def pitch_deg(tilt_v: float, upright_v: float = hardware.TILT_ZERO_V) -> float:
+    """Hinge angle in degrees from the tilt voltage.
+
+    A sensor mounted ``delta`` off reads ``1.65 + 0.33 sin(pitch + delta)``;
+    ``upright_v`` is what it reads upright, so ``delta = asin((upright_v - 1.65)/0.33)``
+    and ``pitch = asin((v - 1.65)/0.33) - delta`` (subtracting volts would be
+    wrong away from upright, where the sine flattens).
+    """
+    return _asin_deg(tilt_v) - _asin_deg(upright_v)
+
+
+def _asin_deg(tilt_v: float) -> float:
+    s = (tilt_v - hardware.TILT_ZERO_V) / hardware.TILT_SCALE_V
+    if s > 1.0:
+        s = 1.0
+    elif s < -1.0:
+        s = -1.0
+    return math.asin(s) * _RAD_TO_DEG
+
+
+def threshold_fractions(sensitivity: float) -> tuple[float, float]:
+    """(off, on) thresholds as fractions of the resting level, the same rule as
+    :func:`device.calibration.thresholds_for`: higher sensitivity, higher thresholds."""
+    scale = 0.6 + 0.8 * sensitivity
+    return min(0.9, OFF_FRACTION * scale), min(0.95, ON_FRACTION * scale)
+
+
+class TiltFilter:
+    """Median of the last three tilt readings, then a first-order low-pass.
+
+    The median drops a single-frame glitch (an I2C hiccup reading 0 V) before
+    it can reach the low-pass; the low-pass coefficient comes from the frame
+    interval so the result does not depend on the frame rate.
+    """
+
+    __slots__ = ("a", "b", "value", "last_t", "tau_s")
+
+    def __init__(self, tau_s: float = TILT_TAU_S):
+        self.tau_s = tau_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.a = self.b = self.value = None
+        self.last_t = None
+
+    def step(self, t: float, v: float) -> float:
+        a, b = self.a, self.b
+        if a is None:
+            self.a = self.b = self.value = v
+            self.last_t = t
+            return v
+        # median of (a, b, v) without building a list
+        if a > b:
+            a, b = b, a
+        m = b if v > b else (a if v < a else v)
+        self.a, self.b = self.b, v
+        dt = t - self.last_t
+        self.last_t = t
+        if dt <= 0.0:
+            return self.value
+        k = dt / (self.tau_s + dt)
+        self.value += k * (m - self.value)
+        return self.value
+
+
+class PointContact:
+    """One contact point: resting level, thresholds, debounced state.
+
+    ``step(t, v)`` returns ``None`` or one of ``"lost"`` (below the off
+    threshold for longer than the debounce *and* for at least two frames, so a
+    single-frame dropout is never a loss at any frame rate) and ``"restored"``
+    (above the on threshold the same way).  ``low_since`` is the time of the
+    first low frame: the loss start.  Thresholds are fractions of ``rest_v``,
+    which follows the point's in-contact level.
+    """
+
+    __slots__ = ("name", "rest_v", "off_frac", "on_frac", "state", "low_since", "low_n",
+                 "high_since", "high_n", "v", "set_start_t", "last_t", "fixed")
+
+    def __init__(self, name: str, off_frac: float, on_frac: float):
+        self.name = name
+        self.off_frac = off_frac
+        self.on_frac = on_frac
+        self.rest_v = 0.0
+        self.fixed = False
+        self.v = 0.0
+        self.last_t = None
+        self.begin(0.0, 0.0)
+
+    def begin(self, t: float, rest_v: float, fixed: bool = False) -> None:
+        """A set starts: the point is touching at ``rest_v`` (first guess)."""
+        self.rest_v = rest_v
+        self.fixed = fixed        # calibrated resting level: learn only slowly
+        self.state = CONTACT
+        self.low_since = None
+        self.low_n = 0
+        self.high_since = None
+        self.high_n = 0
+        self.set_start_t = t
+        self.last_t = t
+
+    @property
+    def off_v(self) -> float:
+        return self.rest_v * self.off_frac
+
+    @property
+    def on_v(self) -> float:
+        return self.rest_v * self.on_frac
+
+    def step(self, t: float, v: float, debounce_s: float):
+        self.v = v
+        dt = t - self.last_t
+        self.last_t = t
+        state = self.state
+        if state != LOST:
+            if v < self.rest_v * self.off_frac:
+                if state == CONTACT:
+                    self.state = LOW
+                    self.low_since = t
+                    self.low_n = 1
+                    return None
+                self.low_n += 1
+                if self.low_n >= 2 and t - self.low_since >= debounce_s - _EPS_S:
+                    self.state = LOST
+                    self.high_n = 0
+                    return "lost"
+                return None
+            if state == LOW:
+                self.state = CONTACT
+                self.low_n = 0
+            rest = self.rest_v
+            if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
+                learning = not self.fixed and t - self.set_start_t < LEARN_S
+                tau = LEARN_TAU_S if learning else TRACK_TAU_S
+                self.rest_v = rest + (v - rest) * (dt / (tau + dt))
+            return None
+        # lost: wait for the point to come back above the on threshold
+        if v > self.rest_v * self.on_frac:
+            if self.high_n == 0:
+                self.high_since = t
+            self.high_n += 1
+            if self.high_n >= 2 and t - self.high_since >= debounce_s - _EPS_S:
+                self.state = CONTACT
+                self.low_n = 0
+                self.high_n = 0
+                return "restored"
+        else:
+            self.high_n = 0
+        return None

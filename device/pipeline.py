@@ -1,0 +1,455 @@
+"""The pipeline: frames in, events out.  Pure, streaming, the same live and in replay.
+
+``Pipeline(settings).feed(frame)`` runs contact detection
+(:mod:`device.detection`), set segmentation, the removal check and rep
+analysis (:mod:`device.analysis`) on one frame and returns the events it
+caused (shapes in docs/architecture.md "Events").  It never looks ahead:
+the only delays are the debounce (SPEC) and deciding that a rep has ended.
+
+Sets.  A set starts when all three points are touching (for the debounce)
+and ends when all three are released.  With no contact at all the dowel is
+idle whatever the tilt reads (leaning on a wall is not a rep).
+
+Losses and removal.  A point below its threshold for longer than the
+debounce is lost and the alert goes on - unless the dowel is probably being
+taken off.  Taking the dowel off looks like this in recordings: the athlete is
+upright, and all three points let go within a few hundred ms of each other,
+their force fading over a couple of hundred ms.  So when a point's loss is
+confirmed while the athlete is upright and another point is already low
+(or sagging well below its resting level), the alert is *held* for a short
+while; if all three points go, it was a removal: no alert, nothing recorded.
+If not, the loss is reported with its true start.  The holds are short
+enough that a real loss still alerts within the SPEC's 80 ms (see
+``HOLD_*``); a loss still open when the set ends by removal is retracted
+too, so it never appears in the report (the alert, if it fired, did).
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from . import hardware
+from .analysis import RETURN_DEG, UPRIGHT, RETURN, RepTracker
+from .config import Settings
+from .detection import (CONTACT, LOST, NEAR_ZERO_V, PRESENT_V, PointContact, TiltFilter,
+                        _asin_deg, threshold_fractions)
+from .frames import Frame
+from .hardware import volts_to_force
+
+__all__ = ["Pipeline"]
+
+POINTS = hardware.POINTS
+
+#: Removal check: another point below this fraction of its resting level is "sagging".
+SAG_FRACTION = 0.75
+#: How long after a point went low its alert may be held, by the evidence of a removal:
+#: another point already low or lost (strong) ...
+HOLD_STRONG_S = 0.30
+#: ... another point sagging ...
+HOLD_SAG_S = 0.060
+#: ... or just "upright and still", when removals usually happen.
+HOLD_UPRIGHT_S = 0.040
+#: A loss still open when the set ends is taken as part of the removal if it
+#: began this close to the end of the set.
+REMOVAL_WINDOW_S = 0.8
+#: Upright tilt learned from the start of each set: skip the placing, then average.
+UPRIGHT_SKIP_S = 0.3
+UPRIGHT_LEARN_S = 1.0
+UPRIGHT_MAX_DEG = 15.0
+#: A loss belongs to a rep when it starts within this margin of the rep.
+REP_MARGIN_S = 0.15
+#: Set start: the first touch counts as the start if it came at most this long before
+#: all three points were on.
+PLACE_MAX_S = 1.0
+
+
+def _r3(x: float) -> float:
+    return round(x, 3)
+
+
+class _Loss:
+    """A loss under way: the point, when it went low, whether the alert is on for it."""
+
+    __slots__ = ("point", "start", "alerted", "record", "given")
+
+    def __init__(self, point: str, start: float):
+        self.point = point
+        self.start = start
+        self.alerted = False
+        self.record = None
+        self.given = None       # the record a rep already holds (loss still open then)
+
+
+class Pipeline:
+    """Contact detection, set and rep analysis; see the module docstring."""
+
+    def __init__(self, settings: Optional[Settings] = None):
+        settings = settings or Settings()
+        self._points = [PointContact(p, 0.45, 0.6) for p in POINTS]
+        self._tilt = TiltFilter()
+        self._reps = RepTracker(settings.min_depth_deg)
+        self.update_settings(settings)
+        self._sets: list = []
+        self._set: Optional[dict] = None          # the set under way (result shape + extras)
+        self._set_index = 0
+        self._in_set = False
+        self._t = 0.0
+        self._tilt_v = hardware.TILT_ZERO_V
+        self._pitch = 0.0
+        self._upright_v = (settings.calibration.tilt_upright_v if settings.calibration
+                           else hardware.TILT_ZERO_V)
+        self._upright_deg = _asin_deg(self._upright_v)
+        # idle: watching for the dowel to be placed
+        self._present_since = 0.0
+        self._present_n = 0
+        self._first_touch_t: Optional[float] = None
+        # in a set
+        self._set_confirm_t = 0.0
+        self._upright_sum = 0.0
+        self._upright_n = 0
+        self._upright_learning = False
+        self._all_low_n = 0
+        self._open: list = [None, None, None]     # _Loss per point while it is low/lost
+        self._alerting = 0                        # points whose loss has the alert on
+        self._held = 0                            # points whose alert is held (removal?)
+        self._losses: list = []                   # closed loss records of this set
+        self._assigned: set = set()               # ids of loss records given to a rep
+        self._pending_rep: Optional[dict] = None  # ended, waiting for its losses to close
+        self._rep_count = 0
+
+    # -- settings --------------------------------------------------------------
+    def update_settings(self, settings: Settings) -> None:
+        """Apply thresholds, debounce and minimum depth from now on."""
+        self.settings = settings
+        self._debounce_s = settings.debounce_ms / 1000.0
+        self._reps.min_depth_deg = settings.min_depth_deg
+        cal = settings.calibration
+        off_frac, on_frac = threshold_fractions(settings.sensitivity)
+        for pt in self._points:
+            if cal is not None:
+                pc = cal.points[pt.name]
+                rest = pc.rest_v if pc.rest_v > 0 else 1.0
+                pt.off_frac, pt.on_frac = pc.off_v / rest, pc.on_v / rest
+            else:
+                pt.off_frac, pt.on_frac = off_frac, on_frac
+        if cal is not None:
+            self._present_v = [min(PRESENT_V, cal.points[p].on_v) for p in POINTS]
+        else:
+            self._present_v = [PRESENT_V] * 3
+
+    # -- per frame -------------------------------------------------------------
+    def feed(self, frame: Frame) -> list:
+        t = frame.t
+        self._t = t
+        tv = self._tilt.step(t, frame.tilt)
+        self._tilt_v = tv
+        p = _asin_deg(tv) - self._upright_deg
+        self._pitch = p
+        events: list = []
+        if not self._in_set:
+            self._watch_placing(t, frame, events)
+            return events
+
+        if self._upright_learning:
+            self._learn_upright(t, tv, p)
+            p = self._pitch
+
+        debounce_s = self._debounce_s
+        pts = self._points
+        all_low = True
+        for i, v in enumerate((frame.head, frame.upper_back, frame.sacrum)):
+            pt = pts[i]
+            change = pt.step(t, v, debounce_s)
+            if change is not None:
+                if change == "lost":
+                    self._open[i] = _Loss(pt.name, pt.low_since)
+                    self._held += 1
+                else:
+                    self._restored(i, t, events)
+            if pt.state == CONTACT:
+                all_low = False
+
+        if all_low:
+            self._all_low_n += 1
+            last_low = max(pt.low_since for pt in pts)
+            if self._all_low_n >= 2 and t - last_low >= debounce_s - 1e-6:
+                self._end_set(last_low, events)
+                return events
+        else:
+            self._all_low_n = 0
+
+        if self._held:
+            self._check_held(t, p, events)
+
+        change = self._reps.step(t, p)
+        if change is not None:
+            self._rep_change(change, t, events)
+        if self._pending_rep is not None:
+            self._try_emit_rep(t, events, force=False)
+        return events
+
+    def finish(self, t: float) -> list:
+        """End of the stream (or the button): close a set under way at ``t``."""
+        events: list = []
+        if self._in_set:
+            self._end_set(t, events, removal=False)
+        return events
+
+    # -- placing and taking off ------------------------------------------------
+    def _watch_placing(self, t: float, frame: Frame, events: list) -> None:
+        h, u, s = frame.head, frame.upper_back, frame.sacrum
+        pts = self._points
+        pts[0].v, pts[1].v, pts[2].v = h, u, s
+        if h < NEAR_ZERO_V and u < NEAR_ZERO_V and s < NEAR_ZERO_V:
+            self._first_touch_t = None
+        elif self._first_touch_t is None:
+            self._first_touch_t = t
+        pv = self._present_v
+        if h > pv[0] and u > pv[1] and s > pv[2]:
+            if self._present_n == 0:
+                self._present_since = t
+            self._present_n += 1
+            if self._present_n >= 2 and t - self._present_since >= self._debounce_s - 1e-6:
+                self._start_set(t, frame, events)
+        else:
+            self._present_n = 0
+
+    def _start_set(self, t: float, frame: Frame, events: list) -> None:
+        start = self._present_since
+        ft = self._first_touch_t
+        if ft is not None and start - ft <= PLACE_MAX_S:
+            start = ft
+        self._in_set = True
+        self._set_index += 1
+        self._present_n = 0
+        self._all_low_n = 0
+        self._open = [None, None, None]
+        self._alerting = 0
+        self._held = 0
+        self._losses = []
+        self._assigned = set()
+        self._pending_rep = None
+        self._rep_count = 0
+        cal = self.settings.calibration
+        for pt, v in zip(self._points, (frame.head, frame.upper_back, frame.sacrum)):
+            if cal is not None:
+                pt.begin(t, cal.points[pt.name].rest_v, fixed=True)
+            else:
+                pt.begin(t, v)
+        self._set_confirm_t = t
+        if cal is None:
+            # learn the upright tilt of this set; until then assume the athlete
+            # is upright now (they have just put the dowel on)
+            self._set_upright(self._tilt_v)
+            self._upright_learning = True
+            self._upright_sum = 0.0
+            self._upright_n = 0
+        self._reps.reset(t)
+        self._set = {"start": _r3(start), "end": None, "reps": [], "losses": [], "clean": True}
+        events.append({"type": "set_started", "t": t, "set_index": self._set_index,
+                       "start": _r3(start), "exercise": self.settings.exercise})
+
+    def _set_upright(self, tilt_v: float) -> None:
+        self._upright_v = tilt_v
+        self._upright_deg = _asin_deg(tilt_v)
+        self._pitch = _asin_deg(self._tilt_v) - self._upright_deg
+
+    def _learn_upright(self, t: float, tv: float, p: float) -> None:
+        age = t - self._set_confirm_t
+        if age < UPRIGHT_SKIP_S:
+            return
+        moving = self._reps.phase != UPRIGHT or abs(p) > UPRIGHT_MAX_DEG
+        if age < UPRIGHT_SKIP_S + UPRIGHT_LEARN_S and not moving:
+            self._upright_sum += tv
+            self._upright_n += 1
+            return
+        self._upright_learning = False
+        if self._upright_n >= 5:
+            self._set_upright(self._upright_sum / self._upright_n)
+            if not moving:
+                self._reps.baseline = 0.0
+
+    def _end_set(self, end: float, events: list, removal: bool = True) -> None:
+        t = self._t
+        for i, loss in enumerate(self._open):
+            if loss is None:
+                continue
+            if removal and end - loss.start <= REMOVAL_WINDOW_S:
+                continue                      # part of taking the dowel off
+            self._close_loss(loss, end, events)
+        self._open = [None, None, None]
+        self._alerting = 0
+        self._held = 0
+        if self._pending_rep is not None:
+            self._try_emit_rep(t, events, force=True)
+        st = self._set
+        reps = st["reps"]
+        orphans = [l for l in self._losses if id(l) not in self._assigned]
+        if orphans and reps:
+            # losses between reps belong to the set's last rep (the SPEC shape
+            # keeps losses inside reps); they are in the set's list as well
+            last = reps[-1]
+            last["losses"] = sorted(last["losses"] + orphans, key=lambda l: l["start"])
+            last["clean"] = False
+        st["end"] = _r3(max(end, st["start"]))
+        st["losses"] = list(self._losses)
+        st["clean"] = not self._losses
+        self._sets.append(st)
+        self._set = None
+        self._in_set = False
+        self._first_touch_t = None
+        self._present_n = 0
+        self._upright_learning = False
+        events.append({"type": "set_completed", "t": t, "set_index": self._set_index,
+                       "set": {"start": st["start"], "end": st["end"], "reps": reps},
+                       "exercise": self.settings.exercise})
+
+    # -- losses ---------------------------------------------------------------
+    def _check_held(self, t: float, p: float, events: list) -> None:
+        """Decide on the held alerts: still maybe a removal, or a real loss now."""
+        pts = self._points
+        upright = self._reps.phase in (UPRIGHT, RETURN) or p < RETURN_DEG
+        for i, loss in enumerate(self._open):
+            if loss is None or loss.alerted or loss.record is not None:
+                continue
+            if pts[i].state != LOST:
+                continue
+            limit = 0.0
+            if upright:
+                limit = HOLD_UPRIGHT_S
+                for j in range(3):
+                    if j == i:
+                        continue
+                    q = pts[j]
+                    if q.state != CONTACT:
+                        limit = HOLD_STRONG_S
+                        break
+                    if q.v < q.rest_v * SAG_FRACTION:
+                        limit = HOLD_SAG_S
+            if t - loss.start >= limit:
+                loss.alerted = True
+                self._held -= 1
+                self._alerting += 1
+                events.append({"type": "contact_lost", "t": t, "point": loss.point,
+                               "start": _r3(loss.start)})
+
+    def _restored(self, i: int, t: float, events: list) -> None:
+        loss = self._open[i]
+        self._open[i] = None
+        if loss is None:
+            return
+        if loss.alerted:
+            self._alerting -= 1
+        else:
+            self._held -= 1
+            # a real loss after all (the point came back): report it now
+            events.append({"type": "contact_lost", "t": t, "point": loss.point,
+                           "start": _r3(loss.start)})
+        self._close_loss(loss, self._points[i].high_since, events)
+
+    def _close_loss(self, loss: _Loss, end: float, events: list) -> None:
+        duration_s = _r3(max(0.0, end - loss.start))
+        if loss.given is not None:
+            # a rep took it while it was open: complete that same record
+            record = loss.given
+            record["duration_s"] = duration_s
+            self._assigned.add(id(record))
+        else:
+            record = {"point": loss.point, "start": _r3(loss.start), "duration_s": duration_s}
+        loss.record = record
+        self._losses.append(record)
+        events.append({"type": "contact_restored", "t": self._t, "point": loss.point,
+                       "start": record["start"], "duration_s": record["duration_s"]})
+
+    # -- reps -----------------------------------------------------------------
+    def _rep_change(self, change: str, t: float, events: list) -> None:
+        reps = self._reps
+        if change == "completed":
+            if self._pending_rep is not None:
+                self._try_emit_rep(t, events, force=True)
+            r = reps.last_rep
+            self._pending_rep = {
+                "start": _r3(r["start"]), "end": _r3(r["end"]),
+                "depth_deg": round(r["depth_deg"], 1),
+                "down_s": _r3(r["down_s"]), "up_s": _r3(r["up_s"]),
+                "losses": [], "clean": True,
+            }
+            self._try_emit_rep(t, events, force=False)
+            if reps.pending_start:
+                reps.pending_start = False
+        elif change == "started":
+            if self._pending_rep is not None:
+                self._try_emit_rep(t, events, force=True)
+            events.append({"type": "rep_started", "t": t, "set_index": self._set_index,
+                           "rep_index": len(self._set["reps"]) + 1, "start": _r3(reps.start_t)})
+
+    def _try_emit_rep(self, t: float, events: list, force: bool) -> None:
+        rep = self._pending_rep
+        limit = rep["end"] + REP_MARGIN_S
+        if not force:
+            for loss in self._open:
+                if loss is not None and loss.start <= limit and loss.record is None \
+                        and loss.given is None:
+                    return                    # wait for it to close: its duration belongs here
+        self._pending_rep = None
+        mine = []
+        for rec in self._losses:
+            if id(rec) in self._assigned:
+                continue
+            if rec["start"] <= limit:
+                mine.append(rec)
+                self._assigned.add(id(rec))
+        if force:
+            for loss in self._open:
+                if loss is not None and loss.record is None and loss.given is None \
+                        and loss.alerted and loss.start <= limit:
+                    loss.given = {"point": loss.point, "start": _r3(loss.start),
+                                  "duration_s": _r3(max(0.0, t - loss.start))}
+                    mine.append(loss.given)
+        rep["losses"] = mine
+        rep["clean"] = not mine
+        self._set["reps"].append(rep)
+        self._rep_count = len(self._set["reps"])
+        events.append({"type": "rep_completed", "t": t, "set_index": self._set_index,
+                       "rep_index": self._rep_count, "rep": rep})
+
+    # -- reading --------------------------------------------------------------
+    @property
+    def alert_wanted(self) -> bool:
+        """True while any point is lost in a set (and not held as a possible removal)."""
+        return self._alerting > 0
+
+    @property
+    def lost_points(self) -> list:
+        return [loss.point for loss in self._open if loss is not None and loss.alerted]
+
+    def status(self) -> dict:
+        """The analysis part of the status snapshot (docs/architecture.md)."""
+        points = {}
+        in_set = self._in_set
+        lost = self.lost_points
+        for i, pt in enumerate(self._points):
+            v = pt.v
+            if in_set:
+                contact = pt.state == CONTACT
+            else:
+                contact = v > self._present_v[i]
+            force = volts_to_force(v)
+            points[pt.name] = {"v": round(v, 3),
+                               "force_n": round(force, 2) if math.isfinite(force) else None,
+                               "contact": contact, "lost": pt.name in lost}
+        reps = len(self._set["reps"]) if self._set is not None else 0
+        return {
+            "points": points,
+            "pitch_deg": round(self._pitch, 1),
+            "in_set": in_set,
+            "set_index": self._set_index,
+            "rep_count": reps,
+            "phase": self._reps.status_phase() if in_set else "idle",
+            "lost_points": lost,
+        }
+
+    def result(self) -> dict:
+        """{"sets": [...]} in the SPEC replay shape (finished sets only; call
+        :meth:`finish` first to close one under way)."""
+        return {"sets": [dict(s) for s in self._sets]}
