@@ -404,11 +404,12 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
     """
     from .adc import make_mock_adc
     from .alerts import mock_pin_factory
-    from .sources import SimulatedAthlete
 
     settings = settings or Settings()
     clock = ScaledClock(speed) if speed != 1.0 else RealClock()
     if source is None:
+        from .sources import SimulatedAthlete
+
         source = SimulatedAthlete(seed=seed, loop=True)
         source_name = source_name or "simulated athlete"
     pins = pin_factory or mock_pin_factory()

@@ -1,0 +1,151 @@
+"""The polling core on the real stack: Adafruit driver -> emulated ADS1115 -> source,
+gpiozero MockFactory pins.  Sources here are tiny scripts so the tests own their timing."""
+import math
+import time
+
+import pytest
+
+from device.calibration import CalibrationError
+from device.config import Settings, SettingsError, SettingsStore
+from device.core import build_mock_core
+from device.hardware import fsr_volts
+
+HELD = {"head": fsr_volts(3.0), "upper_back": fsr_volts(4.0), "sacrum": fsr_volts(2.5)}
+
+
+class ScriptSource:
+    """Dowel on from t=0.2 s, upright; optional sacrum loss; optional end."""
+
+    def __init__(self, loss=None, end_s=None, tilt_v=1.67, on_s=0.2):
+        self.loss = loss
+        self.end_s = end_s
+        self.tilt_v = tilt_v
+        self.on_s = on_s
+        self.finished = False
+
+    def voltages(self, t):
+        if self.end_s is not None and t >= self.end_s:
+            self.finished = True
+        if t < self.on_s:
+            return (0.0, 0.0, 0.0, 1.65 + 0.33 * math.sin(math.radians(85)))
+        sacrum = HELD["sacrum"]
+        if self.loss and self.loss[0] <= t < self.loss[1]:
+            sacrum = 0.0
+        return (HELD["head"], HELD["upper_back"], sacrum, self.tilt_v)
+
+
+@pytest.fixture
+def make_core():
+    cores = []
+
+    def make(source, **kw):
+        core = build_mock_core(source, **kw)
+        cores.append(core)
+        return core
+
+    yield make
+    for core in cores:
+        core.close()
+        core.pin_factory.reset()
+
+
+def wait_for(predicate, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_status_snapshot_has_the_documented_shape(make_core):
+    core = make_core(ScriptSource()).start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 50)
+    status = core.get_status()
+    assert set(status["points"]) == {"head", "upper_back", "sacrum"}
+    for point in status["points"].values():
+        assert {"v", "force_n", "contact", "lost"} <= set(point)
+    assert {"pitch_deg", "in_set", "set_index", "rep_count", "phase", "lost_points", "alert",
+            "exercise", "calibrated", "t", "wall"} <= set(status)
+    health = status["health"]
+    assert health["frame_rate_hz"] > 20
+    assert health["read_errors"] == 0 and health["fault"] is None
+
+
+def test_a_lost_point_fires_led_and_buzzer_and_events_carry_wall_time(make_core):
+    core = make_core(ScriptSource(loss=(2.5, 3.0), end_s=4.0), speed=4.0)
+    sub = core.subscribe(maxsize=10_000)
+    core.start()
+    assert core.wait(15)
+    events = sub.drain()
+    types = [e["type"] for e in events]
+    assert "set_started" in types
+    lost = [e for e in events if e["type"] == "contact_lost"]
+    restored = [e for e in events if e["type"] == "contact_restored"]
+    assert [e["point"] for e in lost] == ["sacrum"] and len(restored) == 1
+    assert lost[0]["start"] == pytest.approx(2.5, abs=0.03)
+    assert restored[0]["duration_s"] == pytest.approx(0.5, abs=0.05)
+    assert all("wall" in e for e in events)
+    alerts = [e for e in events if e["type"] == "alert"]
+    assert [a["on"] for a in alerts][:2] == [True, False]
+    # The mock pins' own history: on once, off once (plus the initial off).
+    led = [s.state for s in core.alerts.led.pin.states]
+    buzzer = [s.state for s in core.alerts.buzzer.pin.states]
+    assert led == [False, True, False] and buzzer == [False, True, False]
+
+
+def test_i2c_errors_are_counted_and_retried_without_killing_the_loop(make_core):
+    core = make_core(ScriptSource()).start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
+    core.mock_bus.fail_next(5)
+    assert wait_for(lambda: core.get_status()["health"]["read_errors"] >= 5)
+    before = core.get_status()["health"]["frames"]
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > before + 20)
+    assert core.get_status()["health"]["fault"] is None
+
+
+def test_unplugged_adc_is_a_fault_shown_and_survived(make_core):
+    core = make_core(ScriptSource())
+    sub = core.subscribe(maxsize=10_000, types=["fault"])
+    core.start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
+    core.mock_bus.unplug()
+    assert wait_for(lambda: core.get_status()["health"]["fault"] is not None)
+    assert "ADC not answering" in core.get_status()["health"]["fault"]
+    assert wait_for(lambda: len([s for s in core.alerts.led.pin.states if s.state]) >= 2)
+    core.mock_bus.plug()
+    assert wait_for(lambda: core.get_status()["health"]["fault"] is None)
+    before = core.get_status()["health"]["frames"]
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > before + 20)
+    faults = sub.drain()
+    assert [f["active"] for f in faults] == [True, False]
+    assert core._thread.is_alive()
+
+
+def test_settings_update_is_validated_saved_and_applied(make_core, tmp_path):
+    store = SettingsStore(tmp_path / "settings.json")
+    core = make_core(ScriptSource(), settings_store=store).start()
+    with pytest.raises(SettingsError):
+        core.update_settings({"debounce_ms": 30, "data_rate": 7})
+    assert core.settings == Settings()
+    core.update_settings({"debounce_ms": 30, "data_rate": 475})
+    assert store.load().debounce_ms == 30
+    assert wait_for(lambda: core._adc is not None and core._adc.data_rate == 475)
+
+
+def test_calibration_from_the_resting_hold(make_core, tmp_path):
+    store = SettingsStore(tmp_path / "settings.json")
+    core = make_core(ScriptSource(), settings_store=store, speed=4.0).start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 100)
+    calibration = core.calibrate(duration_s=1.0)
+    assert calibration.points["head"].rest_v == pytest.approx(HELD["head"], abs=0.01)
+    assert calibration.tilt_upright_v == pytest.approx(1.67, abs=0.01)
+    assert store.load().calibration == calibration
+    assert core.get_status()["calibrated"] is True
+
+
+def test_calibration_without_contact_is_refused(make_core):
+    core = make_core(ScriptSource(on_s=1e9), speed=4.0).start()
+    with pytest.raises(CalibrationError, match="no contact"):
+        core.calibrate(duration_s=0.5)
+    assert core.settings.calibration is None
