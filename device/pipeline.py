@@ -55,7 +55,6 @@ REMOVAL_WINDOW_S = 0.8
 #: Upright tilt learned from the start of each set: skip the placing, then average.
 UPRIGHT_SKIP_S = 0.3
 UPRIGHT_LEARN_S = 1.0
-UPRIGHT_MAX_DEG = 15.0
 #: A loss belongs to a rep when it starts within this margin of the rep.
 REP_MARGIN_S = 0.15
 #: Set start: the first touch counts as the start if it came at most this long before
@@ -105,8 +104,7 @@ class Pipeline:
         self._first_touch_t: Optional[float] = None
         # in a set
         self._set_confirm_t = 0.0
-        self._upright_sum = 0.0
-        self._upright_n = 0
+        self._upright_samples: list = []
         self._upright_learning = False
         self._all_low_n = 0
         self._open: list = [None, None, None]     # _Loss per point while it is low/lost
@@ -238,12 +236,9 @@ class Pipeline:
                 pt.begin(t, v)
         self._set_confirm_t = t
         if cal is None:
-            # learn the upright tilt of this set; until then assume the athlete
-            # is upright now (they have just put the dowel on)
-            self._set_upright(self._tilt_v)
+            # learn the upright tilt of this set; until then the last set's serves
             self._upright_learning = True
-            self._upright_sum = 0.0
-            self._upright_n = 0
+            self._upright_samples = []
         self._reps.reset(t)
         self._set = {"start": _r3(start), "end": None, "reps": [], "losses": [], "clean": True}
         events.append({"type": "set_started", "t": t, "set_index": self._set_index,
@@ -258,16 +253,18 @@ class Pipeline:
         age = t - self._set_confirm_t
         if age < UPRIGHT_SKIP_S:
             return
-        moving = self._reps.phase != UPRIGHT or abs(p) > UPRIGHT_MAX_DEG
-        if age < UPRIGHT_SKIP_S + UPRIGHT_LEARN_S and not moving:
-            self._upright_sum += tv
-            self._upright_n += 1
+        if age < UPRIGHT_SKIP_S + UPRIGHT_LEARN_S and not self._reps.confirmed:
+            self._upright_samples.append(tv)
             return
         self._upright_learning = False
-        if self._upright_n >= 5:
-            self._set_upright(self._upright_sum / self._upright_n)
-            if not moving:
-                self._reps.baseline = 0.0
+        samples = self._upright_samples
+        if len(samples) >= 5:
+            # the median, so a hinge begun inside the window does not drag it
+            samples.sort()
+            self._set_upright(samples[len(samples) // 2])
+            if not self._reps.confirmed:
+                self._reps.reset(t)
+        self._upright_samples = []
 
     def _end_set(self, end: float, events: list, removal: bool = True) -> None:
         t = self._t
