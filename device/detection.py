@@ -52,8 +52,9 @@ CONTACT = 0     # touching
 LOW = 1         # below its threshold, not yet for the debounce
 LOST = 2        # below its threshold for longer than the debounce
 
-#: Tolerance for comparing frame times with the debounce (float noise only).
-_EPS_S = 1e-6
+#: Tolerance for comparing frame times with the debounce: the frame clock's
+#: jitter, so two low frames 19.9 ms apart at 50 frames/s count as 20 ms.
+_EPS_S = 0.002
 
 
 def pitch_deg(tilt_v: float, upright_v: float = hardware.TILT_ZERO_V) -> float:
