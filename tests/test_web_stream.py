@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import math
 import json
 import socket
 import threading
@@ -301,3 +302,68 @@ def test_a_dozen_phones_hold_streams_at_once_and_leave_cleanly(served):
             while True:
                 p.message()
         p.close()
+
+
+# -- a real core on the emulated chip, served by waitress -------------------------------
+class HingeSource:
+    """Dowel leaning on a wall, then on the back: upright 1.5 s, then 2 s hinges to
+    50 degrees; every second rep loses the sacrum 0.6-1.1 s into it."""
+
+    REP_S = 2.0
+
+    def __init__(self):
+        self.finished = False
+
+    def voltages(self, t):
+        from device.hardware import fsr_volts
+
+        if t < 0.3:
+            return (0.0, 0.0, 0.0, 1.65 + 0.33 * math.sin(math.radians(85)))
+        u = t - 0.3
+        pitch = 0.0
+        sacrum = fsr_volts(2.5)
+        if u > 1.5:
+            k, phase = divmod(u - 1.5, self.REP_S)
+            pitch = 50.0 * math.sin(math.pi * phase / self.REP_S)
+            if int(k) % 2 == 1 and 0.6 <= phase < 1.1:
+                sacrum = 0.0
+        return (fsr_volts(3.0), fsr_volts(4.0), sacrum, 1.65 + 0.33 * math.sin(math.radians(pitch)))
+
+
+def test_live_events_from_a_running_mock_device():
+    from device.core import build_mock_core
+
+    core = build_mock_core(HingeSource(), speed=2.0)
+    app = create_app(core)
+    server = make_server(app, host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    core.start()
+    phone = SseReader(server.port)
+    try:
+        seen: dict = {}
+        statuses, first, lag = 0, None, []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not ("contact_lost" in seen and "rep_completed" in seen):
+            name, data = phone.message()
+            now = time.time()
+            if name == "status":
+                statuses += 1
+                first = first or now
+            elif name not in ("retry", "comment"):
+                seen.setdefault(name, data)
+                lag.append(now - data["wall"])
+        assert seen["set_started"]["set_index"] == 1
+        assert seen["contact_lost"]["point"] == "sacrum"
+        rep = seen["rep_completed"]
+        assert rep["rep_index"] == 1 and rep["rep"]["depth_deg"] > 40
+        rate = (statuses - 1) / (time.time() - first)
+        print(f"\nreal core: {rate:.1f} status/s on one stream, event publish-to-socket "
+              f"max {max(lag) * 1000:.1f} ms")
+        assert statuses > 5
+        assert max(lag) < 1.0        # generous: the point is that nothing waits in a buffer
+    finally:
+        phone.close()
+        server.close()
+        core.close()
+        core.pin_factory.reset()
+    assert core.bus.subscriber_count == 0
