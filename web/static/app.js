@@ -102,10 +102,11 @@
 
   function drawLegs(exercise) {
     const kneeling = (exercise || "").startsWith("kneeling");
-    figure.standing.hidden = kneeling;
-    figure.kneeling.hidden = !kneeling;
+    // SVG elements have no `hidden` property: use the display attribute.
+    figure.standing.setAttribute("display", kneeling ? "none" : "inline");
+    figure.kneeling.setAttribute("display", kneeling ? "inline" : "none");
     // Kneeling: the hips sit lower; the torso hinges about the same drawn hip.
-    figure.body.setAttribute("transform", kneeling ? "translate(0 30)" : "");
+    figure.body.setAttribute("transform", kneeling ? "translate(0 32)" : "");
   }
 
   function pointState(p, info) {
