@@ -319,11 +319,12 @@
     function load(data) {
       const stored = Array.isArray(data && data.sets) ? data.sets : [];
       for (const st of stored) {
-        if (Array.isArray(st.reps)) {
+        if (!st.manual && Array.isArray(st.reps)) {
           sets.push({ fromStore: true, exercise: st.exercise, open: st.end === null || st.end === undefined,
             reps: st.reps.map((r, i) => Object.assign({ index: r.rep_index || r.index || i + 1 }, r)) });
         } else {
-          sets.push({ manual: true, exercise: st.exercise, manualReps: st.reps, weight_kg: st.weight_kg, open: false });
+          sets.push({ manual: true, exercise: st.exercise, open: false, weight_kg: st.weight_kg,
+            manualReps: st.manual_reps !== undefined ? st.manual_reps : st.rep_count });
         }
       }
       render();
