@@ -72,6 +72,7 @@ class RepTracker:
         self.start_t = t
         self.max_p = 0.0
         self.max_t = t
+        self.depth = 0.0
         self.near_ref = 0.0        # pitch at first reaching the bottom region
         self.bottom_first_t = t
         self.bottom_last_t = t
@@ -80,6 +81,9 @@ class RepTracker:
         self.end_ref = 0.0
         self.last_rep = None
         self.pending_start = False
+        # a rep starts from upright: until the athlete has been seen upright in
+        # this set (the dowel may still be swinging over from the wall), no descent
+        self.seen_upright = False
 
     def in_rep(self) -> bool:
         """True while a confirmed rep is under way (started, not yet completed)."""
@@ -88,7 +92,13 @@ class RepTracker:
     def status_phase(self) -> str:
         return UP if self.phase == RETURN else self.phase
 
-    def step(self, t: float, p: float):
+    def step(self, t: float, p: float, depth_p: float = None):
+        """One frame: ``p`` the (lightly smoothed) pitch, ``depth_p`` the pitch
+        to take the depth from (more smoothed; ``p`` when not given)."""
+        if depth_p is None:
+            depth_p = p
+        if self.phase != UPRIGHT and depth_p > self.depth:
+            self.depth = depth_p
         dt = t - self.last_t
         self.last_t = t
         phase = self.phase
@@ -96,7 +106,8 @@ class RepTracker:
             base = self.baseline
             if p <= base + QUIET_DEG:
                 self.quiet_t = t
-            if p < base + START_DEG:
+                self.seen_upright = True
+            if p < base + START_DEG or not self.seen_upright:
                 if dt > 0.0:
                     base += (p - base) * (dt / (BASELINE_TAU_S + dt))
                     if base > BASELINE_MAX_DEG:
@@ -158,6 +169,7 @@ class RepTracker:
         self.start_t = self.quiet_t
         self.max_p = p
         self.max_t = t
+        self.depth = -90.0       # from the next frame on (the depth signal lags)
         self.near_ref = p
         self.bottom_first_t = t
         self.bottom_last_t = t
@@ -178,7 +190,7 @@ class RepTracker:
         self.last_rep = {
             "start": start,
             "end": end,
-            "depth_deg": self.max_p,
+            "depth_deg": self.depth,
             "down_s": max(0.0, self.bottom_first_t - start),
             "up_s": max(0.0, end - self.bottom_last_t),
         }

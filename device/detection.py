@@ -15,6 +15,7 @@ than the whole frame budget (50 us).
 """
 from __future__ import annotations
 
+import collections
 import math
 
 from . import hardware
@@ -43,9 +44,21 @@ TRACK_TAU_S = 4.0
 #: (a point on its way out, or a dropout, is not the resting level).
 TRACK_MIN_FRACTION = 0.7
 
+#: A point reading above this fraction of its resting level is at full contact
+#: (the fade from there to the threshold tells a slow let-go from a sudden loss).
+FULL_FRACTION = 0.85
+#: A point reading below this fraction of its resting level (or NEAR_ZERO_V) has
+#: no force left at all: the moment contact is truly gone.
+ZERO_FRACTION = 0.06
+#: Light smoothing of each point's reading for judging a sag of the others.
+FAST_TAU_S = 0.025
+
 #: Tilt smoothing time constant: short against a 0.8 s hinge phase, long
 #: enough to average the accelerometer noise over a few frames.
 TILT_TAU_S = 0.02
+#: Running mean for the depth of a hinge (short against the slowest turn at
+#: the bottom, 0.8 s per phase: the mean flattens such a peak by < 1 degree).
+DEPTH_WINDOW_S = 0.15
 
 #: Contact states of a point.
 CONTACT = 0     # touching
@@ -90,29 +103,48 @@ class TiltFilter:
     The median drops a single-frame glitch (an I2C hiccup reading 0 V) before
     it can reach the low-pass; the low-pass coefficient comes from the frame
     interval so the result does not depend on the frame rate.
+
+    ``mean_v`` is a centred-in-effect running mean of the median over the last
+    ``window_s``: it lags, but the deepest point of a hinge read from it is not
+    inflated by noise the way the maximum of a lightly smoothed signal is
+    (that matters near 90 degrees, where the sine is flat and noise in volts
+    becomes degrees).
     """
 
-    __slots__ = ("a", "b", "value", "last_t", "tau_s")
+    __slots__ = ("a", "b", "value", "last_t", "tau_s", "window_s", "_win", "_sum", "mean_v")
 
-    def __init__(self, tau_s: float = TILT_TAU_S):
+    def __init__(self, tau_s: float = TILT_TAU_S, window_s: float = DEPTH_WINDOW_S):
         self.tau_s = tau_s
+        self.window_s = window_s
         self.reset()
 
     def reset(self) -> None:
-        self.a = self.b = self.value = None
+        self.a = self.b = self.value = self.mean_v = None
         self.last_t = None
+        self._win = collections.deque()
+        self._sum = 0.0
 
     def step(self, t: float, v: float) -> float:
         a, b = self.a, self.b
         if a is None:
-            self.a = self.b = self.value = v
+            self.a = self.b = self.value = self.mean_v = v
             self.last_t = t
+            self._win.append((t, v))
+            self._sum = v
             return v
         # median of (a, b, v) without building a list
         if a > b:
             a, b = b, a
         m = b if v > b else (a if v < a else v)
         self.a, self.b = self.b, v
+        win = self._win
+        win.append((t, m))
+        total = self._sum + m
+        limit = t - self.window_s
+        while win[0][0] < limit:
+            total -= win.popleft()[1]
+        self._sum = total
+        self.mean_v = total / len(win)
         dt = t - self.last_t
         self.last_t = t
         if dt <= 0.0:
@@ -131,10 +163,15 @@ class PointContact:
     (above the on threshold the same way).  ``low_since`` is the time of the
     first low frame: the loss start.  Thresholds are fractions of ``rest_v``,
     which follows the point's in-contact level.
+
+    For telling a loss from taking the dowel off it also keeps ``fast_v`` (the
+    reading lightly smoothed), ``full_t`` (last frame at full contact) and
+    ``zero_t`` (first frame of the current low run with no force left).
     """
 
     __slots__ = ("name", "rest_v", "off_frac", "on_frac", "state", "low_since", "low_n",
-                 "high_since", "high_n", "v", "set_start_t", "last_t", "fixed")
+                 "high_since", "high_n", "v", "set_start_t", "last_t", "fixed",
+                 "fast_v", "full_t", "zero_t")
 
     def __init__(self, name: str, off_frac: float, on_frac: float):
         self.name = name
@@ -157,6 +194,9 @@ class PointContact:
         self.high_n = 0
         self.set_start_t = t
         self.last_t = t
+        self.fast_v = rest_v
+        self.full_t = t
+        self.zero_t = None
 
     @property
     def off_v(self) -> float:
@@ -170,14 +210,20 @@ class PointContact:
         self.v = v
         dt = t - self.last_t
         self.last_t = t
+        if dt > 0.0:
+            self.fast_v += (v - self.fast_v) * (dt / (FAST_TAU_S + dt))
         state = self.state
         if state != LOST:
-            if v < self.rest_v * self.off_frac:
+            rest = self.rest_v
+            if v < rest * self.off_frac:
                 if state == CONTACT:
                     self.state = LOW
                     self.low_since = t
                     self.low_n = 1
+                    self.zero_t = t if (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION) else None
                     return None
+                if self.zero_t is None and (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION):
+                    self.zero_t = t
                 self.low_n += 1
                 if self.low_n >= 2 and t - self.low_since >= debounce_s - _EPS_S:
                     self.state = LOST
@@ -187,13 +233,16 @@ class PointContact:
             if state == LOW:
                 self.state = CONTACT
                 self.low_n = 0
-            rest = self.rest_v
+            if v >= rest * FULL_FRACTION:
+                self.full_t = t
             if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
                 learning = not self.fixed and t - self.set_start_t < LEARN_S
                 tau = LEARN_TAU_S if learning else TRACK_TAU_S
                 self.rest_v = rest + (v - rest) * (dt / (tau + dt))
             return None
         # lost: wait for the point to come back above the on threshold
+        if self.zero_t is None and (v < NEAR_ZERO_V or v < self.rest_v * ZERO_FRACTION):
+            self.zero_t = t
         if v > self.rest_v * self.on_frac:
             if self.high_n == 0:
                 self.high_since = t
@@ -202,6 +251,8 @@ class PointContact:
                 self.state = CONTACT
                 self.low_n = 0
                 self.high_n = 0
+                self.zero_t = None
+                self.full_t = t
                 return "restored"
         else:
             self.high_n = 0

@@ -40,15 +40,23 @@ __all__ = ["Pipeline"]
 
 POINTS = hardware.POINTS
 
-#: Removal check: another point below this fraction of its resting level is "sagging".
-SAG_FRACTION = 0.75
-#: How long after a point went low its alert may be held, by the evidence of a removal:
-#: another point already low or lost (strong) ...
-HOLD_STRONG_S = 0.30
-#: ... another point sagging ...
-HOLD_SAG_S = 0.060
-#: ... or just "upright and still", when removals usually happen.
-HOLD_UPRIGHT_S = 0.040
+#: Removal check, only while the athlete is upright (nobody takes the dowel off
+#: mid-hinge).  A real loss is a sudden drop to no force at all; taking the dowel
+#: off is a let-go of all three points within a few hundred ms, each fading over
+#: a couple of hundred ms.  Truth measures latency from the moment the force is
+#: gone, so holding the alert until a point reads zero, plus a little, costs a
+#: real loss at most ``HOLD_AFTER_ZERO_S`` - and gives the other points time to
+#: show a removal.
+HOLD_AFTER_ZERO_S = 0.035
+#: A point that never reads zero (a partial loss, a noisy sensor): alert this long
+#: after it went low, longer if it faded slowly (a let-go, ``SLOW_FADE_S``).
+HOLD_FAST_CAP_S = 0.060
+HOLD_SLOW_CAP_S = 0.250
+SLOW_FADE_S = 0.070
+#: Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION`` of
+#: its resting level): a removal is under way; hold up to this long.
+SAG_FRACTION = 0.9
+HOLD_EVIDENCE_S = 0.40
 #: A loss still open when the set ends is taken as part of the removal if it
 #: began this close to the end of the set.
 REMOVAL_WINDOW_S = 0.8
@@ -179,7 +187,7 @@ class Pipeline:
         if self._held:
             self._check_held(t, p, events)
 
-        change = self._reps.step(t, p)
+        change = self._reps.step(t, p, _asin_deg(self._tilt.mean_v) - self._upright_deg)
         if change is not None:
             self._rep_change(change, t, events)
         if self._pending_rep is not None:
@@ -309,21 +317,23 @@ class Pipeline:
         for i, loss in enumerate(self._open):
             if loss is None or loss.alerted or loss.record is not None:
                 continue
-            if pts[i].state != LOST:
+            pt = pts[i]
+            if pt.state != LOST:
                 continue
-            limit = 0.0
+            deadline = loss.start
             if upright:
-                limit = HOLD_UPRIGHT_S
+                if pt.zero_t is not None:
+                    deadline = pt.zero_t + HOLD_AFTER_ZERO_S
+                elif loss.start - pt.full_t > SLOW_FADE_S:
+                    deadline = loss.start + HOLD_SLOW_CAP_S
+                else:
+                    deadline = loss.start + HOLD_FAST_CAP_S
                 for j in range(3):
-                    if j == i:
-                        continue
                     q = pts[j]
-                    if q.state != CONTACT:
-                        limit = HOLD_STRONG_S
+                    if j != i and (q.state != CONTACT or q.fast_v < q.rest_v * SAG_FRACTION):
+                        deadline = max(deadline, loss.start + HOLD_EVIDENCE_S)
                         break
-                    if q.v < q.rest_v * SAG_FRACTION:
-                        limit = HOLD_SAG_S
-            if t - loss.start >= limit:
+            if t >= deadline:
                 loss.alerted = True
                 self._held -= 1
                 self._alerting += 1

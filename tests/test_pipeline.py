@@ -27,7 +27,8 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
                   force_n=(3.0, 2.0, 5.0), idle_s=1.0, idle_lean_deg=None, hold_s=2.0,
                   gap_s=1.0, place_s=0.2, remove_s=0.25, remove_stagger_s=(0.0, 0.0, 0.0),
                   wobbles=(), dropouts=(), noise_v=0.01, tilt_noise_v=0.003, drift=0.0,
-                  end_mid_rep=False, sets=1, seed=0, jitter=0.1):
+                  end_mid_rep=False, sets=1, seed=0, jitter=0.1, modulation=(0.0, 0.0, 0.0),
+                  glitches=()):
     """Frames and truth of a simple session.
 
     ``reps``: (depth_deg, down_s, up_s, pause_s) per rep of each set.
@@ -35,6 +36,8 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
     ``wobbles``: (set_index0, after_rep_index0, amplitude_deg) - a small sway between reps.
     ``dropouts``: (time_s, point or "all") - one frame reads 0 V.
     ``end_mid_rep``: the stream stops in the middle of the last rep's descent.
+    ``modulation``: per point, force x (1 + m sin(pitch)) during the hinge.
+    ``glitches``: (time_s, point, volts) - one frame reads a wrong value.
     """
     rng = np.random.default_rng(seed)
     segments = []          # (t0, t1, kind, data)
@@ -106,6 +109,7 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
             ramp_off = np.clip(1 - (times - off0) / off_s, 0, 1)
             level = np.maximum(level, np.minimum(ramp_on, ramp_off))
         f = force_n[pi] * level * (1 - drift * times / duration)
+        f = f * np.clip(1 + modulation[pi] * np.sin(np.radians(pitch)), 0.05, None)
         for (point_l, s0, s1) in loss_windows:
             if point_l == point:
                 down = np.clip((s0 - times) / 0.03, 0, 1)          # fades in 30 ms to zero at s0
@@ -121,6 +125,12 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
                 volts[pi][k] = 0.0
         if which == "all":
             tilt[k] = 0.0
+    for (tg, which, value) in glitches:
+        k = int(np.argmin(np.abs(times - tg)))
+        if which == "tilt":
+            tilt[k] = value
+        else:
+            volts[POINTS.index(which)][k] = value
     frames = [Frame(float(a), float(b), float(c), float(d), float(e))
               for a, b, c, d, e in zip(times, volts[0], volts[1], volts[2], tilt)]
     if end_mid_rep:
