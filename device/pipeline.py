@@ -110,6 +110,7 @@ class Pipeline:
         self._present_since = 0.0
         self._present_n = 0
         self._first_touch_t: Optional[float] = None
+        self._wait_release = False                # a set ended with the dowel still on
         # in a set
         self._set_confirm_t = 0.0
         self._upright_samples: list = []
@@ -195,10 +196,15 @@ class Pipeline:
         return events
 
     def finish(self, t: float) -> list:
-        """End of the stream (or the button): close a set under way at ``t``."""
+        """End of the stream (or the button): close a set under way at ``t``.
+
+        The dowel may still be on (the button ends a set the athlete is done
+        with): the next set starts only after it has been taken off and put back.
+        """
         events: list = []
         if self._in_set:
             self._end_set(t, events, removal=False)
+            self._wait_release = True
         return events
 
     # -- placing and taking off ------------------------------------------------
@@ -212,6 +218,8 @@ class Pipeline:
             self._first_touch_t = t
         pv = self._present_v
         if h > pv[0] and u > pv[1] and s > pv[2]:
+            if self._wait_release:
+                return
             if self._present_n == 0:
                 self._present_since = t
             self._present_n += 1
@@ -219,6 +227,7 @@ class Pipeline:
                 self._start_set(t, frame, events)
         else:
             self._present_n = 0
+            self._wait_release = False
 
     def _start_set(self, t: float, frame: Frame, events: list) -> None:
         start = self._present_since

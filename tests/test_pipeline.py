@@ -28,7 +28,7 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
                   gap_s=1.0, place_s=0.2, remove_s=0.25, remove_stagger_s=(0.0, 0.0, 0.0),
                   wobbles=(), dropouts=(), noise_v=0.01, tilt_noise_v=0.003, drift=0.0,
                   end_mid_rep=False, sets=1, seed=0, jitter=0.1, modulation=(0.0, 0.0, 0.0),
-                  glitches=()):
+                  glitches=(), place_stagger_s=(0.0, 0.0, 0.0)):
     """Frames and truth of a simple session.
 
     ``reps``: (depth_deg, down_s, up_s, pause_s) per rep of each set.
@@ -105,6 +105,7 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
         level = np.zeros(n)
         for (on0, on1, off0, off_s) in contact:
             off0 = off0 + remove_stagger_s[pi]
+            on0, on1 = on0 + place_stagger_s[pi], on1 + place_stagger_s[pi]
             ramp_on = np.clip((times - on0) / (on1 - on0), 0, 1)
             ramp_off = np.clip(1 - (times - off0) / off_s, 0, 1)
             level = np.maximum(level, np.minimum(ramp_on, ramp_off))
@@ -350,8 +351,22 @@ def test_finish_closes_a_set_under_way():
     assert events[-1]["type"] == "set_completed"
 
 
-def test_feed_is_cheap_enough_to_keep_up():
-    # not a timing assertion: per-frame work must not grow with the session
+def test_a_set_ended_by_the_button_restarts_only_after_the_dowel_comes_off():
+    frames, _ = synth_session(reps=((50, 1.0, 1.0, 0.0),) * 4, sets=2)
+    pipeline = Pipeline(Settings())
+    started = 0
+    for f in frames:
+        started += sum(e["type"] == "set_started" for e in pipeline.feed(f))
+        if 6.0 <= f.t < 6.006:
+            assert pipeline.finish(f.t)[-1]["type"] == "set_completed"   # the button
+            assert pipeline.status()["in_set"] is False
+    pipeline.finish(frames[-1].t)
+    sets = pipeline.result()["sets"]
+    assert started == 2 and len(sets) == 2
+    assert len(sets[1]["reps"]) == 4
+
+
+def test_a_long_set_of_ten_reps():
     frames, _ = synth_session(reps=((50, 1.0, 1.0, 0.0),) * 10)
     pipeline, events, _ = run(frames)
     assert len(pipeline.result()["sets"][0]["reps"]) == 10
