@@ -27,8 +27,11 @@ __all__ = ["RepTracker", "UPRIGHT", "DOWN", "UP", "RETURN"]
 #: A descent starts (tentatively) above this many degrees over the upright level;
 #: wobbles stay below it or turn back before the minimum depth.
 START_DEG = 8.0
-#: The rep is over once the pitch is back within this of the upright level...
+#: The rep is over once the pitch is back within this of the upright level (or
+#: this fraction of the depth: a sloppy athlete may not come all the way up
+#: before the next hinge)...
 RETURN_DEG = 10.0
+RETURN_FRACTION = 0.25
 #: ...and has settled: no new low by more than ``SETTLE_DEG`` for ``SETTLE_S``.
 SETTLE_S = 0.25
 SETTLE_DEG = 1.0
@@ -137,7 +140,7 @@ class RepTracker:
                 self.phase = DOWN
                 self._track_bottom(t, p)
                 return None
-            if p <= self.baseline + RETURN_DEG:
+            if p <= self.baseline + max(RETURN_DEG, RETURN_FRACTION * (self.max_p - self.baseline)):
                 self.phase = RETURN
                 self.min_p = p
                 self.end_ref = p

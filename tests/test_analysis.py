@@ -93,6 +93,19 @@ def test_a_second_descent_before_settling_ends_the_rep_and_starts_another():
     assert len(reps) == 2 and len(started) == 2
 
 
+def test_coming_only_part_way_up_between_reps_still_counts_each_rep():
+    # 60 degree hinges, the athlete only comes back to 14 degrees in between
+    s = upright(0, 1.0)
+    t = 1.0
+    for i in range(3):
+        s += [(t + u / 200, 14 + 46 * (1 - math.cos(math.pi * u / 200)) / 2) for u in range(200)]
+        s += [(t + 1 + u / 200, 14 + 46 * (1 + math.cos(math.pi * u / 200)) / 2) for u in range(200)]
+        t += 2.0
+    s += [(t + u / 200, 14 * (1 - u / 100) if u < 100 else 0.0) for u in range(300)]
+    reps, _, _ = track(s)
+    assert len(reps) == 3
+
+
 def test_minimum_depth_is_configurable():
     s = upright(0, 1.0) + hinge(1.0, 30, 1.0, 1.0)
     assert len(track(s, 25.0)[0]) == 1
