@@ -367,3 +367,16 @@ def test_live_events_from_a_running_mock_device():
         core.close()
         core.pin_factory.reset()
     assert core.bus.subscriber_count == 0
+
+
+def test_a_slow_phone_loses_its_oldest_events_not_the_core(fake_core):
+    app = create_app(fake_core, {"STREAM_QUEUE": 4})
+    resp = app.test_client().get("/api/stream", buffered=False)
+    body = iter(resp.response)
+    next(body), next(body)                       # retry line, first status
+    for i in range(50):                          # the phone reads nothing meanwhile
+        fake_core.publish({"type": "rep_started", "set_index": 1, "rep_index": i + 1, "start": i})
+    got = [parse(next(body))[1]["rep_index"] for _ in range(4)]
+    assert got == [47, 48, 49, 50]
+    resp.close()
+    assert fake_core.bus.subscriber_count == 0

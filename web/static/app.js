@@ -184,6 +184,8 @@
     set("uptime_s", formatDuration(h.uptime_s));
     set("history", h.history === "ok" ? "saving" : (h.history || "–"), h.history === "ok" ? "good" : "bad");
     set("source", h.source || "–");
+    // the core counts every listener; the terminal and the history writer are two of them
+    set("subscribers", h.subscribers === undefined ? "–" : String(h.subscribers));
     renderFault(h.fault);
   }
 
