@@ -232,21 +232,39 @@ def test_a_malformed_event_is_skipped_not_retried_for_ever(db_path):
     store.close()
 
 
-def _mock_mode_available():
-    import importlib.util
-    return all(importlib.util.find_spec(f"device.{m}") is not None
-               for m in ("pipeline", "sources", "adc", "trace"))
+
+class TraceAdc:
+    """Plays the sample trace by the core's clock: what the ADC would read at that moment."""
+
+    def __init__(self, path, clock):
+        import numpy as np
+
+        self.data = np.loadtxt(path, delimiter=",", skiprows=1)
+        self.clock = clock
+        self.finished = False
+
+    def read_frame(self):
+        import numpy as np
+
+        t = self.clock.now()
+        i = int(np.searchsorted(self.data[:, 0], t))
+        if i >= len(self.data) - 1:
+            self.finished = True
+            i = len(self.data) - 1
+        return tuple(float(v) for v in self.data[i, 1:5])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _mock_mode_available(), reason="mock mode modules not there yet")
 def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
-    from device.core import build_mock_core
-    from device.sources import TraceSource
-    from device.trace import read_trace
+    from device.alerts import Alerts, mock_pin_factory
+    from device.clock import ScaledClock
+    from device.config import Settings
+    from device.core import DowelCore
 
-    frames = read_trace("/work/shared/samples/sloppy-two-sets.csv")
-    core = build_mock_core(TraceSource(frames), speed=40.0)
+    clock = ScaledClock(20.0)
+    adc = TraceAdc("/work/shared/samples/sloppy-two-sets.csv", clock)
+    core = DowelCore(lambda settings: adc, Settings(), Alerts(mock_pin_factory()), clock=clock,
+                     source=adc, rate_hz=100.0)
     store = Store(tmp_path / "h.db")
     writer = HistoryWriter(core, store).start()
     with core:
@@ -255,6 +273,7 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
     found = core.pipeline.result()["sets"]
     sets = [st for s in store.all_sessions() for st in s["sets"]]   # midnight-proof
     assert len(sets) == len(found) >= 1
+    assert sum(len(s["reps"]) for s in found) >= 10
     for stored, truth in zip(sets, found):
         assert [round(r["depth_deg"], 6) for r in stored["reps"]] == \
             [round(r["depth_deg"], 6) for r in truth["reps"]]
@@ -262,5 +281,9 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
         assert [[l["point"] for l in r["losses"]] for r in stored["reps"]] == \
             [[l["point"] for l in r["losses"]] for r in truth["reps"]]
         assert stored["end"] is not None
+        # wall times follow the core's clock: rep lengths shrink by the speed
+        for r, t in zip(stored["reps"], truth["reps"]):
+            assert r["end"] - r["start"] == pytest.approx((t["end"] - t["start"]) / 20.0, abs=1e-3)
     assert core.get_status()["health"]["history"] == "ok"
+    assert max(writer.commit_latency_s) < 2.0          # target 0.1 s; generous on a shared box
     store.close()
