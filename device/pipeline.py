@@ -61,8 +61,9 @@ HOLD_EVIDENCE_S = 0.40
 #: began this close to the end of the set.
 REMOVAL_WINDOW_S = 0.8
 #: Upright tilt learned from the start of each set: skip the placing, then average.
-UPRIGHT_SKIP_S = 0.3
+UPRIGHT_SKIP_S = 0.15
 UPRIGHT_LEARN_S = 1.0
+UPRIGHT_GATE_DEG = 4.0
 #: A loss belongs to a rep when it starts within this margin of the rep.
 REP_MARGIN_S = 0.15
 #: Set start: the first touch counts as the start if it came at most this long before
@@ -113,7 +114,7 @@ class Pipeline:
         self._wait_release = False                # a set ended with the dowel still on
         # in a set
         self._set_confirm_t = 0.0
-        self._upright_samples: list = []
+        self._upright_samples: list = []           # (t, tilt_v, mean tilt_v) while learning
         self._upright_learning = False
         self._all_low_n = 0
         self._open: list = [None, None, None]     # _Loss per point while it is low/lost
@@ -157,10 +158,6 @@ class Pipeline:
             self._watch_placing(t, frame, events)
             return events
 
-        if self._upright_learning:
-            self._learn_upright(t, tv, p)
-            p = self._pitch
-
         debounce_s = self._debounce_s
         pts = self._points
         all_low = True
@@ -188,6 +185,9 @@ class Pipeline:
         if self._held:
             self._check_held(t, p, events)
 
+        if self._upright_learning and self._learn_upright(t, events):
+            return events
+        p = self._pitch
         change = self._reps.step(t, p, _asin_deg(self._tilt.mean_v) - self._upright_deg)
         if change is not None:
             self._rep_change(change, t, events)
@@ -253,7 +253,9 @@ class Pipeline:
                 pt.begin(t, v)
         self._set_confirm_t = t
         if cal is None:
-            # learn the upright tilt of this set; until then the last set's serves
+            # learn the upright tilt of this set; until then take the tilt now
+            # (the dowel has just gone on the back of an athlete standing tall)
+            self._set_upright(self._tilt_v)
             self._upright_learning = True
             self._upright_samples = []
         self._reps.reset(t)
@@ -266,22 +268,32 @@ class Pipeline:
         self._upright_deg = _asin_deg(tilt_v)
         self._pitch = _asin_deg(self._tilt_v) - self._upright_deg
 
-    def _learn_upright(self, t: float, tv: float, p: float) -> None:
-        age = t - self._set_confirm_t
-        if age < UPRIGHT_SKIP_S:
-            return
-        if age < UPRIGHT_SKIP_S + UPRIGHT_LEARN_S and not self._reps.confirmed:
-            self._upright_samples.append(tv)
-            return
+    def _learn_upright(self, t: float, events: list) -> bool:
+        """While the upright tilt of the set is being learned, keep the frames'
+        tilt; at the end of the window set the upright and run the kept frames
+        through the rep analysis.  Returns True while still learning."""
+        if t - self._set_confirm_t < UPRIGHT_SKIP_S + UPRIGHT_LEARN_S:
+            self._upright_samples.append((t, self._tilt_v, self._tilt.mean_v))
+            return True
         self._upright_learning = False
-        samples = self._upright_samples
-        if len(samples) >= 5:
-            # the median, so a hinge begun inside the window does not drag it
-            samples.sort()
-            self._set_upright(samples[len(samples) // 2])
-            if not self._reps.confirmed:
-                self._reps.reset(t)
+        kept = self._upright_samples
         self._upright_samples = []
+        start = self._set_confirm_t + UPRIGHT_SKIP_S
+        tilts = sorted(v for (bt, v, _) in kept if bt >= start)
+        if len(tilts) >= 5:
+            # the median, then the median of what lies near it: a hinge begun
+            # inside the window does not drag the upright along
+            mid_deg = _asin_deg(tilts[len(tilts) // 2])
+            near = [v for v in tilts if abs(_asin_deg(v) - mid_deg) < UPRIGHT_GATE_DEG]
+            self._set_upright(near[len(near) // 2] if len(near) >= 5 else tilts[len(tilts) // 2])
+        up = self._upright_deg
+        reps = self._reps
+        reps.reset(self._set_confirm_t)
+        for bt, v, mv in kept:
+            change = reps.step(bt, _asin_deg(v) - up, _asin_deg(mv) - up)
+            if change is not None:
+                self._rep_change(change, t, events)
+        return False
 
     def _end_set(self, end: float, events: list, removal: bool = True) -> None:
         t = self._t

@@ -183,3 +183,14 @@ def test_sensitivity_changes_thresholds_but_not_the_answer_for_a_clear_loss():
     for sens in (0.0, 0.5, 1.0):
         pipeline, _, _ = run(frames, Settings(sensitivity=sens))
         assert [l["point"] for l in all_losses(pipeline.result())] == ["sacrum"]
+
+
+@pytest.mark.parametrize("hold_s", [0.4, 0.8, 2.5])
+def test_upright_learned_even_when_the_first_hinge_comes_early(hold_s):
+    frames, truth = synth_session(reps=((60, 1.0, 1.0, 0.0),) * 3, hold_s=hold_s, offset_deg=5.0,
+                                  idle_lean_deg=85.0)
+    pipeline, _, _ = run(frames)
+    got = pipeline.result()["sets"][0]["reps"]
+    assert len(got) == 3
+    for g in got:
+        assert abs(g["depth_deg"] - 60.0) < 3.0
