@@ -47,7 +47,7 @@ def test_missing_file(tmp_path):
 
 
 def test_round_trip_and_partial_file_is_valid(tmp_path):
-    frames = [Frame(i * 0.005, 2.0, 2.1, 2.2, 1.66) for i in range(500)]
+    frames = [Frame(round(i * 0.005, 5), 2.0, 2.1, 2.2, 1.66) for i in range(500)]
     path = tmp_path / "out.csv"
     write_trace(path, frames)
     assert read_trace(path) == frames
