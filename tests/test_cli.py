@@ -1,0 +1,123 @@
+"""The ``dowel`` command as a user runs it: real subprocesses."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from device.frames import Frame
+from device.hardware import fsr_volts
+from device.trace import read_trace, write_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent / "shared" / "samples" / "sloppy-two-sets.csv"
+TRUTH = SAMPLE.with_suffix(".truth.json")
+
+
+def dowel(*args, timeout=120, data_dir=None):
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["DOWEL_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "device.cli", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("command", ["", "run", "record", "replay", "calibrate", "simulate",
+                                     "bench", "history", "export", "token"])
+def test_every_subcommand_explains_itself(command):
+    result = dowel(*(command.split() + ["--help"]))
+    assert result.returncode == 0, result.stderr
+    assert "usage: dowel" in result.stdout
+
+
+def test_replay_json_alerts_match_the_sample_truth():
+    result = dowel("replay", SAMPLE, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"frames", "duration_s", "rate_hz", "sets", "alerts"} <= set(doc)
+    truth = json.loads(TRUTH.read_text())
+    losses = [l for s in truth["sets"] for r in s["reps"] for l in r["losses"]]
+    assert len(doc["alerts"]) == len(losses)
+    latencies = []
+    for loss, alert in zip(sorted(losses, key=lambda l: l["start"]),
+                           sorted(doc["alerts"], key=lambda a: a["on"])):
+        assert alert["point"] == loss["point"]
+        latency = alert["on"] - loss["start"]
+        assert 0 <= latency <= 0.080
+        latencies.append(latency)
+    latencies.sort()
+    assert latencies[len(latencies) // 2] <= 0.040
+    assert [len(s["reps"]) for s in doc["sets"]] == [len(s["reps"]) for s in truth["sets"]]
+
+
+def test_replay_table_is_readable():
+    result = dowel("replay", SAMPLE)
+    assert result.returncode == 0, result.stderr
+    assert "Set 1" in result.stdout and "Set 2" in result.stdout and "sacrum" in result.stdout
+
+
+@pytest.mark.parametrize("text, where", [
+    ("t,head,upper_back,sacrum\n0,1,1,1\n", ":1: field 'tilt'"),
+    ("t,head,upper_back,sacrum,tilt\n0,1,1,1,1\n1,1,x,1,1\n", ":3: field 'upper_back'"),
+    ("t,head,upper_back,sacrum,tilt\n1,1,1,1,1\n0.5,1,1,1,1\n", ":3: field 't'"),
+    ("0,1,1,1,1\n", ":1: missing header"),
+])
+def test_bad_trace_exits_2_naming_file_line_and_field(tmp_path, text, where):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    for args in (("replay", path), ("run", "--mock", "--no-web", "--no-history", "--trace", path)):
+        result = dowel(*args, data_dir=tmp_path)
+        assert result.returncode == 2
+        assert f"{path}{where}" in result.stderr
+
+
+def test_run_mock_plays_a_trace_to_its_end_and_stores_the_reps(tmp_path):
+    db = tmp_path / "history.db"
+    result = dowel("run", "--mock", "--trace", SAMPLE, "--speed", "8", "--no-web", "--db", db,
+                   timeout=240, data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Reading from: trace sloppy-two-sets.csv" in out
+    assert out.count("set 1 started") == 1 and "set 2 done: 10 reps" in out
+    assert "sacrum LOST" in out and "head LOST" in out
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM reps").fetchone()[0] == 20
+
+
+def test_record_writes_a_valid_trace(tmp_path):
+    out = tmp_path / "rec.csv"
+    result = dowel("record", out, "--mock", "--trace", SAMPLE, "--speed", "10", "--seconds", "4",
+                   data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    frames = read_trace(out)
+    assert frames[-1].t >= 4.0 and len(frames) > 200
+    # what was recorded is what the trace said at those times (sample and hold)
+    assert all(abs(f.tilt - 1.65) < 0.5 for f in frames)
+
+
+def test_calibrate_stores_thresholds(tmp_path):
+    hold = [Frame(i / 200, fsr_volts(3.0), fsr_volts(5.0), fsr_volts(2.0), 1.68) for i in range(1600)]
+    trace = tmp_path / "hold.csv"
+    write_trace(trace, hold)
+    result = dowel("calibrate", "--trace", trace, "--speed", "4", "--seconds", "2",
+                   "--data-dir", tmp_path, data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    head = settings["calibration"]["points"]["head"]
+    assert head["rest_v"] == pytest.approx(fsr_volts(3.0), abs=0.01)
+    assert settings["calibration"]["tilt_upright_v"] == pytest.approx(1.68, abs=0.01)
+
+
+def test_calibrate_without_contact_fails_with_advice(tmp_path):
+    idle = [Frame(i / 200, 0.0, 0.0, 0.0, 1.9) for i in range(1600)]
+    trace = tmp_path / "idle.csv"
+    write_trace(trace, idle)
+    result = dowel("calibrate", "--trace", trace, "--speed", "4", "--seconds", "1",
+                   "--data-dir", tmp_path, data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "no contact" in result.stderr
+    assert not (tmp_path / "settings.json").exists()
