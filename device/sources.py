@@ -1,0 +1,197 @@
+"""Signal sources: what feeds the emulated ADS1x15 in mock mode (docs/architecture.md).
+
+A source answers ``voltages(t) -> (head, upper_back, sacrum, tilt)`` in volts at
+source time ``t`` (seconds on the core's clock) and has ``finished`` (True once
+a non-looping source has run out; the core then stops).
+
+* :class:`SimulatedAthlete` - a simulated session (:mod:`device.simulator`);
+* :class:`TraceSource` - the frames of a recorded trace, sample-and-hold;
+* :class:`ScriptedAthlete` - a simulated athlete following a short fixed
+  script, for end-to-end tests that need "the sacrum is lost at t = X".
+"""
+from __future__ import annotations
+
+import bisect
+from typing import List, Optional, Sequence, Tuple
+
+from . import hardware
+from .frames import Frame
+from .simulator import (AthleteProfile, SET, ScriptBuilder, SimSession, generate_session)
+
+__all__ = ["SimulatedAthlete", "TraceSource", "ScriptedAthlete"]
+
+Volts = Tuple[float, float, float, float]
+
+
+class SimulatedAthlete:
+    """A simulated session as a source; loops forever (live mock mode) or finishes.
+
+    ``session`` defaults to ``generate_session(seed)``.  ``truth`` and
+    ``duration_s`` are the session's (times within one pass of the loop).
+    """
+
+    def __init__(self, session: Optional[SimSession] = None, seed: int = 0,
+                 loop: bool = True) -> None:
+        self.session = session if session is not None else generate_session(seed)
+        self.seed = seed
+        self.loop = loop
+        self.finished = False
+        self.duration_s = self.session.duration_s
+
+    @property
+    def truth(self) -> dict:
+        return self.session.truth
+
+    def voltages(self, t: float) -> Volts:
+        if t >= self.duration_s:
+            if self.loop:
+                # Sessions begin and end idle (dowel off), so the seam is not a set.
+                t = t % self.duration_s
+            else:
+                self.finished = True
+        return self.session.voltages(t)
+
+    def frames(self, rate_hz: float = 200.0, jitter: float = 0.2,
+               seed: Optional[int] = None) -> List[Frame]:
+        """One pass of the session sampled like a recording (for traces and tests)."""
+        return self.session.frames(rate_hz=rate_hz, jitter=jitter, seed=seed)
+
+
+class TraceSource:
+    """Frames of a trace replayed in time: ``voltages(t)`` is the frame at or before
+    ``t`` (sample and hold; before the first frame, the first frame).
+
+    Not looping: ``finished`` once ``t`` is one frame period past the last frame.
+    Looping: the trace starts over one frame period after its last frame.
+    """
+
+    def __init__(self, frames: Sequence[Frame], loop: bool = False) -> None:
+        if not frames:
+            raise ValueError("TraceSource needs at least one frame")
+        self._frames = list(frames)
+        self._times = [f[0] for f in self._frames]
+        if any(b < a for a, b in zip(self._times, self._times[1:])):
+            raise ValueError("trace times go backwards")
+        self.loop = loop
+        self.finished = False
+        n = len(self._times)
+        # one typical frame period: the median interval
+        if n > 1:
+            gaps = sorted(b - a for a, b in zip(self._times, self._times[1:]))
+            self._period = gaps[len(gaps) // 2] or 1e-3
+        else:
+            self._period = 1e-3
+        self._t0 = self._times[0]
+        self._span = self._times[-1] - self._t0 + self._period
+        self._i = 0
+
+    @property
+    def duration_s(self) -> float:
+        return self._span
+
+    def voltages(self, t: float) -> Volts:
+        if self.loop:
+            t = self._t0 + (t - self._t0) % self._span
+        elif t > self._times[-1] + self._period:
+            self.finished = True
+        times, i = self._times, self._i
+        # t mostly moves forward by less than a frame: step the index; else search
+        if times[i] <= t:
+            if i + 1 < len(times) and times[i + 1] <= t:
+                i += 1
+                if i + 1 < len(times) and times[i + 1] <= t:
+                    i = bisect.bisect_right(times, t, i) - 1
+        else:
+            i = max(0, bisect.bisect_right(times, t) - 1)
+        self._i = i
+        f = self._frames[i]
+        return (f[1], f[2], f[3], f[4])
+
+
+class ScriptedAthlete(SimulatedAthlete):
+    """A simulated athlete following a fixed script of steps, for end-to-end tests.
+
+    ``from_steps`` takes a list of ``(kind, arg)``; ``arg`` is a duration in
+    seconds or a dict:
+
+    * ``("idle", 1.0)`` or ``("idle", {"duration_s": 1.0, "level_deg": 85})`` - dowel off
+      (leaning on a wall at ``level_deg``); the script must start and end idle;
+    * ``("place", 0.3)`` or ``{"duration_s": 0.3, "offsets_s": {"head": 0.1, ...}}`` -
+      the points touch (all start together unless offsets are given) and reach
+      their resting force by the end of the step;
+    * ``("upright", 2.0)`` or ``{"duration_s": 2.0, "wobble_deg": 6}`` - held upright,
+      with an optional wobble in the middle (not a rep);
+    * ``("rep", {"depth_deg": 50, "down_s": 1.2, "up_s": 1.2, "pause_s": 0,
+      "loss": ("sacrum", 0.5, 0.6)})`` - one hinge; a loss is (point, start after
+      the rep start, duration_s): force reaches zero exactly at that start;
+      ``"losses": [...]`` for several;
+    * ``("remove", 0.3)`` or ``{"duration_s": 0.3, "offsets_s": {...}}`` - dowel off;
+    * ``("dropout", {"point": "head", "at_s": 0.5})`` - a single-sample dropout
+      (3 ms at ~0 V) ``at_s`` after the current time; takes no time itself.
+
+    Sensor noise is seeded (``seed``), there is no postural sway, so depths and
+    times are exactly the scripted ones.  ``truth`` says what happened.
+    """
+
+    @classmethod
+    def from_steps(cls, steps: Sequence[tuple], loop: bool = True, seed: int = 0,
+                   profile: Optional[AthleteProfile] = None) -> "ScriptedAthlete":
+        b = ScriptBuilder()
+        for n, step in enumerate(steps, 1):
+            try:
+                kind, arg = step
+            except (TypeError, ValueError):
+                raise ValueError(f"step {n}: expected (kind, duration or dict), got {step!r}") \
+                    from None
+            opts = dict(arg) if isinstance(arg, dict) else {"duration_s": float(arg)}
+            try:
+                _apply_step(b, kind, opts)
+            except (KeyError, TypeError, ValueError) as exc:
+                msg = exc.args[0] if exc.args else exc
+                raise ValueError(f"step {n} ({kind}): {msg}") from None
+        if b.in_set:
+            raise ValueError("the script ends with the dowel on: add a ('remove', ...) step")
+        session = SimSession(b.build(still=True), profile or AthleteProfile(), seed)
+        return cls(session, seed=seed, loop=loop)
+
+
+def _apply_step(b: ScriptBuilder, kind: str, o: dict) -> None:
+    points = hardware.POINTS
+    if kind == "idle":
+        b.idle(o["duration_s"], level_deg=float(o.get("level_deg", 85.0)),
+               transition_s=o.get("transition_s"))
+    elif kind == "place":
+        dur = float(o["duration_s"])
+        offsets = {p: float(o.get("offsets_s", {}).get(p, 0.0)) for p in points}
+        ramps = {p: dur - offsets[p] for p in points}
+        if any(r <= 0 for r in ramps.values()):
+            raise ValueError("offsets must be shorter than the step")
+        b.place(offsets, ramps)
+    elif kind == "upright":
+        dur = float(o["duration_s"])
+        wobble = None
+        if o.get("wobble_deg"):
+            wdur = min(1.0, dur * 0.6)
+            wobble = ((dur - wdur) / 2, wdur, float(o["wobble_deg"]))
+        b.upright(dur, wobble)
+    elif kind == "rep":
+        losses = list(o.get("losses", []))
+        if "loss" in o:
+            losses.append(o["loss"])
+        b.rep(float(o["depth_deg"]), float(o["down_s"]), float(o["up_s"]),
+              float(o.get("pause_s", 0.0)), losses=[tuple(l) for l in losses])
+    elif kind == "remove":
+        dur = float(o["duration_s"])
+        offsets = {p: float(o.get("offsets_s", {}).get(p, 0.0)) for p in points}
+        ramps = {p: dur - offsets[p] for p in points}
+        if any(r <= 0 for r in ramps.values()):
+            raise ValueError("offsets must be shorter than the step")
+        b.remove(offsets, ramps)
+    elif kind == "dropout":
+        point = o["point"]
+        if point not in points:
+            raise ValueError(f"unknown point {point!r}")
+        b.glitch(b.t + float(o.get("at_s", 0.0)), float(o.get("width_s", 0.003)),
+                 points.index(point), SET, 0.0)
+    else:
+        raise ValueError(f"unknown step kind {kind!r} (idle, place, upright, rep, remove, dropout)")
