@@ -54,6 +54,10 @@ def _fmt(x, spec: str, missing: str = "-") -> str:
     return missing if x is None else format(x, spec)
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def format_summary(doc: dict, athlete: dict, limit: int = 10) -> str:
     """The terminal summary of :func:`device.trends.summary` (``doc``)."""
     lines = [f"Athlete: {athlete['name']}"]
@@ -62,8 +66,8 @@ def format_summary(doc: dict, athlete: dict, limit: int = 10) -> str:
     else:
         clean = f" ({doc['clean_pct']:.0f} % clean)" if doc["clean_pct"] is not None else ""
         kb = f", {doc['manual_reps']} kettlebell reps" if doc["manual_reps"] else ""
-        lines.append(f"{doc['sessions']} sessions, {doc['sets']} sets, {doc['reps']} dowel reps"
-                     f"{clean}{kb}")
+        lines.append(f"{_plural(doc['sessions'], 'session')}, {_plural(doc['sets'], 'set')}, "
+                     f"{_plural(doc['reps'], 'dowel rep')}{clean}{kb}")
         lines.append("")
         lines.append(f"{'day':<11} {'sets':>4} {'reps':>5} {'clean':>6}  {'depth deg':>11}  "
                      f"{'down/up s':>9}  lost most")
