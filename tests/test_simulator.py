@@ -1,0 +1,232 @@
+"""The simulated athlete: determinism, truth consistent with the signal, SPEC levels."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from device import hardware
+from device.simulator import (ADD, SET, AthleteProfile, ScriptBuilder, SimSession,
+                              fsr_volts_array, generate_session)
+
+POINTS = hardware.POINTS
+SEEDS = range(12)
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    """Clean and noisy sessions, generated once for the module."""
+    return {(s, noisy): generate_session(s, noisy=noisy) for s in SEEDS for noisy in (False, True)}
+
+
+def _losses(truth):
+    return [l for s in truth["sets"] for r in s["reps"] for l in r["losses"]]
+
+
+def test_same_seed_same_session_different_seed_different():
+    a, b, c = generate_session(7), generate_session(7), generate_session(8)
+    assert a.truth == b.truth
+    ts = np.linspace(0, a.duration_s, 997)
+    assert np.array_equal(a.voltages_array(ts), b.voltages_array(ts))
+    assert a.frames(rate_hz=200, seed=3) == b.frames(rate_hz=200, seed=3)
+    assert a.truth != c.truth
+
+
+def test_voltages_is_a_function_of_time_whatever_the_frame_rate():
+    s = generate_session(3, noisy=True)
+    for rate in (200, 50):
+        frames = s.frames(rate_hz=rate, jitter=0.2, seed=1)
+        for f in frames[::97]:
+            assert s.voltages(f.t) == pytest.approx(tuple(f[1:]), abs=1e-12)
+    # the frames of two rates agree wherever their times coincide
+    assert s.voltages(12.3456) == s.voltages(12.3456)
+
+
+def test_frame_times_have_the_asked_rate_and_jitter():
+    s = generate_session(4)
+    for rate in (200, 50):
+        t = np.array([f.t for f in s.frames(rate_hz=rate, jitter=0.2, seed=9)])
+        dt = np.diff(t)
+        period = 1.0 / rate
+        assert t[0] == 0.0 and t[-1] <= s.duration_s
+        assert dt.min() >= period * 0.9 - 1e-12 and dt.max() <= period * 1.1 + 1e-12
+        assert abs(dt.mean() - period) < period * 0.01
+        assert dt.std() > period * 0.02            # jittered, not a perfect clock
+    t0 = [f.t for f in s.frames(rate_hz=200, jitter=0.0)]
+    assert np.allclose(np.diff(t0), 0.005)
+
+
+def test_fsr_volts_array_is_the_spec_model():
+    forces = [0.0, -1.0, 0.5, 1.0, 3.3, 8.0]
+    assert fsr_volts_array(np.array(forces)).tolist() == \
+        pytest.approx([hardware.fsr_volts(f) for f in forces])
+
+
+def test_truth_is_consistent(sessions):
+    for (seed, noisy), s in sessions.items():
+        where = f"seed {seed} noisy={noisy}"
+        sets = s.truth["sets"]
+        assert 1 <= len(sets) <= 4, where
+        last_end = 0.0
+        for st in sets:
+            assert last_end < st["start"] < st["removal_start"] < st["end"] <= s.duration_s, where
+            assert 1 <= len(st["reps"]) <= 15, where
+            last_end = st["end"]
+            prev = st["start"]
+            for r in st["reps"]:
+                assert prev <= r["start"] < r["end"] <= st["removal_start"], where
+                prev = r["end"]
+                assert 35.0 - 3 <= r["depth_deg"] <= 80.0 + 3, where
+                assert 0.8 - 1e-9 <= r["down_s"] <= 2.5 + 1e-9, where
+                assert 0.8 - 1e-9 <= r["up_s"] <= 2.5 + 1e-9, where
+                assert r["down_s"] + r["up_s"] <= r["end"] - r["start"] + 0.002, where
+                for l in r["losses"]:
+                    assert l["point"] in POINTS, where
+                    assert r["start"] < l["start"] and l["start"] + l["duration_s"] < r["end"], where
+                    assert 0.15 - 1e-3 <= l["duration_s"] <= 1.2 + 1e-3, where
+        assert set(s.truth) == {"sets"}
+        assert set(sets[0]) == {"start", "removal_start", "end", "reps"}
+
+
+def test_sessions_are_varied(sessions):
+    """Across a dozen seeds: losses on every point, some spanning the bottom, all rep
+    counts from short to long sets, pauses, wobbles, dropouts."""
+    losses, spanning, reps_per_set, pauses, wobbles = [], 0, [], 0, 0
+    for s in sessions.values():
+        for st, sc in zip(s.truth["sets"], s.script.sets):
+            reps_per_set.append(len(st["reps"]))
+            for r in sc.reps:
+                pauses += r.pause_s > 0
+                bottom0, bottom1 = r.start + r.down_s, r.start + r.down_s + r.pause_s
+                for l in r.losses:
+                    losses.append(l.point)
+                    spanning += l.start < bottom0 and l.start + l.duration_s > bottom1
+        wobbles += sum(1 for k in s.script.pitch_knots if 1.0 < abs(k[1]) < 12.0)
+    assert set(losses) == set(POINTS)
+    assert spanning >= 3
+    assert min(reps_per_set) <= 4 and max(reps_per_set) >= 12
+    assert pauses >= 10 and wobbles >= 10
+
+
+def test_levels_are_the_spec_ones(sessions):
+    """Held contact 1.6-2.9 V, open ~0 V, tilt = 1.65 + 0.33 sin(pitch + mount offset)."""
+    for seed in SEEDS:
+        s = sessions[(seed, False)]
+        frames = s.frames(rate_hz=200, seed=seed)
+        t = np.array([f.t for f in frames])
+        v = np.array([f[1:] for f in frames])
+        held = np.zeros(len(t), dtype=bool)
+        idle = np.ones(len(t), dtype=bool)
+        for st in s.script.sets:
+            held |= (t > st.start + 0.5) & (t < st.removal_start - 0.05)
+            idle &= ~((t > st.place_start - 0.01) & (t < st.end + 0.01))
+        for ci, p in enumerate(POINTS):
+            ok = held.copy()
+            for r in (r for st in s.script.sets for r in st.reps):
+                for l in r.losses:
+                    if l.point == p:
+                        ok &= ~((t > l.start - l.fall_s - 0.01) & (t < l.start + l.duration_s + l.rise_s + 0.01))
+            for g in s.script.glitches:
+                if g[2] == ci:
+                    ok &= ~((t >= g[0]) & (t < g[1]))
+            x = v[ok, ci]
+            assert x.min() > 1.6 - 0.06 and x.max() < 2.9 + 0.06, f"seed {seed} {p}"
+            assert v[idle, ci].max() < 0.03, f"seed {seed} {p} idle"
+        pitch = np.array([s.pitch_deg(x) for x in t[::50]])
+        expect = 1.65 + 0.33 * np.sin(np.radians(pitch + s.profile.tilt_offset_deg))
+        resid = v[::50, 3] - expect
+        assert np.abs(resid).max() < 6 * s.profile.tilt_noise_v + 0.04   # + rare tilt glitches
+        assert abs(np.median(resid)) < s.profile.tilt_noise_v
+
+
+def test_a_loss_reads_zero_and_the_point_is_held_around_it(sessions):
+    for (seed, noisy), s in sessions.items():
+        for r in (r for st in s.script.sets for r in st.reps):
+            for l in r.losses:
+                ci = POINTS.index(l.point)
+                mid = s.voltages(l.start + l.duration_s / 2)[ci]
+                assert mid < 0.05, f"seed {seed}: {l.point} at {l.start}"
+                before = s.voltages(l.start - l.fall_s - 0.004)[ci]
+                after = s.voltages(l.start + l.duration_s + l.rise_s + 0.004)[ci]
+                assert before > 1.2 and after > 1.2, f"seed {seed}: {l.point} at {l.start}"
+
+
+def test_dropouts_hit_at_most_one_frame_at_200_hz(sessions):
+    checked = 0
+    for (seed, noisy), s in sessions.items():
+        drops = [g for g in s.script.glitches if g[3] == SET]
+        assert 2.0 <= min((g[1] - g[0]) * 1000 for g in drops) if drops else True
+        for rate in (200, 50):
+            t = np.array([f.t for f in s.frames(rate_hz=rate, jitter=0.2, seed=seed)])
+            for g0, g1, ch, kind, value in s.script.glitches:
+                inside = np.count_nonzero((t >= g0) & (t < g1))
+                assert inside <= 1, f"seed {seed} glitch at {g0:.4f}"
+                checked += kind == SET and rate == 200
+    assert checked > 30
+    # a dropout reads ~0 V only for the frame it hits: the neighbours are held
+    s = generate_session(1, noisy=True)
+    frames = s.frames(rate_hz=200, seed=1)
+    t = np.array([f.t for f in frames])
+    for g0, g1, ch, kind, value in s.script.glitches:
+        if kind != SET:
+            continue
+        i = int(np.searchsorted(t, g0))
+        if i < len(t) and t[i] < g1:
+            assert frames[i][1 + ch] < 0.01
+            assert frames[i - 1][1 + ch] > 1.0 and frames[i + 1][1 + ch] > 1.0
+
+
+def test_noisy_sessions_are_noisier(sessions):
+    clean = [s.profile.contact_noise_v for (seed, noisy), s in sessions.items() if not noisy]
+    noisy = [s.profile.contact_noise_v for (seed, noisy), s in sessions.items() if noisy]
+    assert min(noisy) > max(clean)
+
+    def glitches_per_min(noisy_flag):
+        g = sum(len(s.script.glitches) for (_, n), s in sessions.items() if n == noisy_flag)
+        return g / sum(s.duration_s for (_, n), s in sessions.items() if n == noisy_flag) * 60
+
+    assert glitches_per_min(True) > 3 * glitches_per_min(False)
+    assert any(g[2] == 3 for (_, n), s in sessions.items() if n for g in s.script.glitches)
+
+
+def test_overrides():
+    s = generate_session(2, reps=[3, 5], loss_prob=0.0, dropouts_per_min=0.0)
+    assert [len(st["reps"]) for st in s.truth["sets"]] == [3, 5]
+    assert _losses(s.truth) == [] and s.script.glitches == []
+    with pytest.raises(TypeError, match="unknown override"):
+        generate_session(2, wobbles=3)
+
+
+def test_builder_refuses_impossible_scripts():
+    b = ScriptBuilder()
+    with pytest.raises(ValueError, match="place it first"):
+        b.rep(40, 1, 1)
+    b.idle(1.0)
+    b.place({p: 0.0 for p in POINTS}, {p: 0.2 for p in POINTS})
+    with pytest.raises(ValueError, match="does not fit"):
+        b.rep(40, 1.0, 1.0, losses=[("head", 1.5, 0.6)])
+    with pytest.raises(ValueError, match="remove it first"):
+        b.build()
+
+
+def test_scripted_session_is_exact():
+    """A hand-built script: truth times and depth are the scripted ones."""
+    b = ScriptBuilder()
+    b.idle(1.0)
+    b.place({p: 0.0 for p in POINTS}, {p: 0.2 for p in POINTS})
+    b.upright(2.0)
+    b.rep(60.0, 1.0, 1.5, pause_s=0.5, losses=[("upper_back", 0.8, 0.7)])
+    b.upright(1.0)
+    b.remove({p: 0.0 for p in POINTS}, {p: 0.3 for p in POINTS})
+    b.idle(1.0)
+    s = SimSession(b.build(still=True), AthleteProfile(), seed=0)
+    rep = s.truth["sets"][0]["reps"][0]
+    assert rep["start"] == 3.2 and rep["end"] == 6.2
+    assert rep["depth_deg"] == pytest.approx(60.0)
+    assert rep["losses"] == [{"point": "upper_back", "start": 4.0, "duration_s": 0.7}]
+    assert s.truth["sets"][0]["start"] == 1.0
+    assert s.truth["sets"][0]["removal_start"] == 7.2 and s.truth["sets"][0]["end"] == 7.5
+    assert s.duration_s == pytest.approx(8.5)
+    assert s.pitch_deg(4.5) == pytest.approx(60.0)
+    assert math.isclose(s.pitch_deg(3.2), 0.0, abs_tol=1e-9)
