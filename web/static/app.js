@@ -250,7 +250,9 @@
     if (s.t < state.lastContactEventT) return;   // older than what a contact event told us
     applyStatus(s);
     const dd = $('#health dd[data-key="updates"]');
-    dd.textContent = (state.updates.length / 2).toFixed(0) + " /s";
+    const u = state.updates;
+    const span_s = u.length > 1 ? (u[u.length - 1] - u[0]) / 1000 : 0;
+    dd.textContent = span_s > 0.5 ? ((u.length - 1) / span_s).toFixed(0) + " /s" : "–";
   }
 
   function applyStatus(s) {
