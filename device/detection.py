@@ -165,13 +165,17 @@ class PointContact:
     which follows the point's in-contact level.
 
     For telling a loss from taking the dowel off it also keeps ``fast_v`` (the
-    reading lightly smoothed), ``full_t`` (last frame at full contact) and
-    ``zero_t`` (first frame of the current low run with no force left).
+    reading lightly smoothed), ``full_t`` (when the reading last fell through
+    ``FULL_FRACTION`` of the resting level), ``fade_s`` (how long it then took
+    to fall through the off threshold: a let-go fades over a couple of hundred
+    ms, a lost contact snaps) and ``zero_t`` (first frame of the current low
+    run with no force left).  Crossing times are interpolated between frames,
+    so they do not depend on the frame rate.
     """
 
     __slots__ = ("name", "rest_v", "off_frac", "on_frac", "state", "low_since", "low_n",
                  "high_since", "high_n", "v", "set_start_t", "last_t", "fixed",
-                 "fast_v", "full_t", "zero_t")
+                 "fast_v", "full_t", "zero_t", "fade_s", "v_prev")
 
     def __init__(self, name: str, off_frac: float, on_frac: float):
         self.name = name
@@ -195,8 +199,10 @@ class PointContact:
         self.set_start_t = t
         self.last_t = t
         self.fast_v = rest_v
+        self.v_prev = rest_v
         self.full_t = t
         self.zero_t = None
+        self.fade_s = 0.0
 
     @property
     def off_v(self) -> float:
@@ -212,6 +218,8 @@ class PointContact:
         self.last_t = t
         if dt > 0.0:
             self.fast_v += (v - self.fast_v) * (dt / (FAST_TAU_S + dt))
+        prev_v = self.v_prev
+        self.v_prev = v
         state = self.state
         if state != LOST:
             rest = self.rest_v
@@ -221,6 +229,15 @@ class PointContact:
                     self.low_since = t
                     self.low_n = 1
                     self.zero_t = t if (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION) else None
+                    off = rest * self.off_frac
+                    full = rest * FULL_FRACTION
+                    if prev_v > v and dt > 0.0:
+                        if prev_v >= full:          # fell through both in one frame
+                            self.full_t = t - dt * (full - v) / (prev_v - v)
+                        t_off = max(t - dt, t - dt * (off - v) / (prev_v - v))
+                    else:
+                        t_off = t
+                    self.fade_s = max(0.0, t_off - self.full_t)
                     return None
                 if self.zero_t is None and (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION):
                     self.zero_t = t
@@ -233,8 +250,12 @@ class PointContact:
             if state == LOW:
                 self.state = CONTACT
                 self.low_n = 0
-            if v >= rest * FULL_FRACTION:
+            full = rest * FULL_FRACTION
+            if v >= full:
                 self.full_t = t
+            elif prev_v >= full and dt > 0.0:
+                # fell through full contact between the frames: when exactly
+                self.full_t = t - dt * (full - v) / (prev_v - v)
             if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
                 learning = not self.fixed and t - self.set_start_t < LEARN_S
                 tau = LEARN_TAU_S if learning else TRACK_TAU_S

@@ -41,20 +41,22 @@ __all__ = ["Pipeline"]
 POINTS = hardware.POINTS
 
 #: Removal check, only while the athlete is upright (nobody takes the dowel off
-#: mid-hinge).  A real loss is a sudden drop to no force at all; taking the dowel
-#: off is a let-go of all three points within a few hundred ms, each fading over
-#: a couple of hundred ms.  Truth measures latency from the moment the force is
-#: gone, so holding the alert until a point reads zero, plus a little, costs a
-#: real loss at most ``HOLD_AFTER_ZERO_S`` - and gives the other points time to
-#: show a removal.
+#: mid-hinge).  A real loss is a sudden drop to no force at all (the contact
+#: snaps within tens of ms); taking the dowel off is a let-go of all three points
+#: within a few hundred ms of each other, each fading over 0.1-0.35 s.
+#:
+#: * A point that faded slowly (``fade_s`` from 85 % to the threshold longer than
+#:   ``SLOW_FADE_S``) is let go: its alert is held up to ``HOLD_LETGO_S`` for the
+#:   others to follow.
+#: * A sudden drop is held only until the point reads zero plus
+#:   ``HOLD_AFTER_ZERO_S`` (latency is measured from the moment force is gone, so
+#:   this costs a real loss little), or ``HOLD_FAST_CAP_S`` if it never reads zero.
+#: * Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION``
+#:   of its resting level) is a removal under way: hold up to ``HOLD_EVIDENCE_S``.
+SLOW_FADE_S = 0.040
+HOLD_LETGO_S = 0.60
 HOLD_AFTER_ZERO_S = 0.035
-#: A point that never reads zero (a partial loss, a noisy sensor): alert this long
-#: after it went low, longer if it faded slowly (a let-go, ``SLOW_FADE_S``).
 HOLD_FAST_CAP_S = 0.060
-HOLD_SLOW_CAP_S = 0.250
-SLOW_FADE_S = 0.070
-#: Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION`` of
-#: its resting level): a removal is under way; hold up to this long.
 SAG_FRACTION = 0.9
 HOLD_EVIDENCE_S = 0.40
 #: A loss still open when the set ends is taken as part of the removal if it
@@ -343,10 +345,10 @@ class Pipeline:
                 continue
             deadline = loss.start
             if upright:
-                if pt.zero_t is not None:
+                if pt.fade_s > SLOW_FADE_S:
+                    deadline = loss.start + HOLD_LETGO_S
+                elif pt.zero_t is not None:
                     deadline = pt.zero_t + HOLD_AFTER_ZERO_S
-                elif loss.start - pt.full_t > SLOW_FADE_S:
-                    deadline = loss.start + HOLD_SLOW_CAP_S
                 else:
                     deadline = loss.start + HOLD_FAST_CAP_S
                 for j in range(3):
