@@ -98,6 +98,16 @@ class AthleteProfile:
     #: Slow postural sway (std, degrees) while holding the dowel, and while not.
     sway_deg: float = 0.6
     idle_sway_deg: float = 2.0
+    #: Slow force wander (breathing, grip), std as a fraction of the force.
+    force_wander: float = 0.03
+    #: Each rep presses a little differently: force x U(1 +- this) per rep and point.
+    rep_force_spread: float = 0.05
+    #: When a point leaves, the others carry its share: force x (1 + this) while it is off.
+    redistribution: float = 0.15
+    #: Distance (m) from the hip to the accelerometer.  Non-zero adds the tangential
+    #: acceleration of the hinge to the tilt reading (a real accelerometer feels it);
+    #: 0 keeps the SPEC's pure ``1.65 + 0.33 sin(pitch)``.
+    sensor_radius_m: float = 0.0
 
     def with_changes(self, **changes) -> "AthleteProfile":
         return replace(self, **changes)
@@ -120,13 +130,17 @@ class SimParams:
     phase_s: Tuple[float, float] = (0.8, 2.5)
     loss_s: Tuple[float, float] = (0.15, 1.2)
     stagger_s: float = 0.3                  # points touch/release within this of each other
+    bounce_prob: float = 0.0                # chance a loss has a brief touch inside it
+                                            # (shorter than any debounce: still one loss)
+    slouch_prob: float = 0.3                # chance a set's athlete rests a few degrees
+                                            # forward between reps instead of fully upright
     profile: Optional[AthleteProfile] = None
 
     @classmethod
     def noisy_defaults(cls) -> "SimParams":
         return cls(noisy=True, loss_prob=0.4, second_loss_prob=0.25, wobble_prob=0.6,
                    wobble_max_deg=10.0, dropouts_per_min=8.0, tilt_glitches_per_min=3.0,
-                   partial_glitches_per_min=4.0)
+                   partial_glitches_per_min=4.0, bounce_prob=0.3)
 
 
 # -- the script -----------------------------------------------------------------------
@@ -137,6 +151,7 @@ class LossScript:
     duration_s: float       # until force comes back
     fall_s: float
     rise_s: float
+    bounce: Optional[Tuple[float, float]] = None   # (after the start, width_s)
 
 
 @dataclass
@@ -147,6 +162,7 @@ class RepScript:
     up_s: float
     depth_deg: float
     losses: List[LossScript] = field(default_factory=list)
+    rest_deg: float = 0.0       # the "upright" it leaves from and returns to
 
     @property
     def end(self) -> float:
@@ -157,10 +173,13 @@ class RepScript:
 class SetScript:
     place_start: float                  # first point starts touching
     start: float                        # all three touch
+    placed: float = 0.0                 # all three at their resting force
     reps: List[RepScript] = field(default_factory=list)
     removal_start: Optional[float] = None
     end: Optional[float] = None
     force_scale: Dict[str, float] = field(default_factory=lambda: {p: 1.0 for p in POINTS})
+    #: Wobbles that are not reps: (start, duration_s, amplitude_deg).
+    wobbles: List[Tuple[float, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -239,44 +258,51 @@ class ScriptBuilder:
             self._contact_to(p, t0 + offsets_s[p] + ramps_s[p], 1.0)
         end = t0 + max(offsets_s[p] + ramps_s[p] for p in POINTS)
         self._set = SetScript(place_start=t0 + min(offsets_s.values()),
-                              start=t0 + max(offsets_s.values()),
+                              start=t0 + max(offsets_s.values()), placed=end,
                               force_scale=dict(force_scale or {p: 1.0 for p in POINTS}))
         self._pitch_to(end, self.pitch[-1][1])
         self.t = end
 
-    def upright(self, duration_s: float, wobble: Optional[Tuple[float, float, float]] = None) -> None:
-        """Upright with the dowel on; ``wobble`` = (at_s, duration_s, amplitude_deg)."""
+    def upright(self, duration_s: float, wobble: Optional[Tuple[float, float, float]] = None,
+                rest_deg: float = 0.0) -> None:
+        """Upright with the dowel on, at ``rest_deg`` (a slouch of a few degrees is still
+        upright); ``wobble`` = (at_s, duration_s, amplitude_deg): a small sway forward
+        (or back, negative) and return, not a rep."""
         self._need_set("upright")
         t0 = self.t
-        self._pitch_to(t0, 0.0)
+        self._pitch_to(t0, self.pitch[-1][1])
         if wobble:
             at, dur, amp = wobble
             if at < 0 or at + dur > duration_s:
                 raise ValueError("wobble does not fit in the upright step")
-            self._pitch_to(t0 + at, 0.0)
-            self._pitch_to(t0 + at + dur * 0.5, amp)
-            self._pitch_to(t0 + at + dur, 0.0)
-        self._pitch_to(t0 + duration_s, 0.0)
+            self._pitch_to(t0 + at, rest_deg)
+            self._pitch_to(t0 + at + dur * 0.5, rest_deg + amp)
+            self._pitch_to(t0 + at + dur, rest_deg)
+            self._set.wobbles.append((t0 + at, dur, amp))
+        self._pitch_to(t0 + duration_s, rest_deg)
         self.t = t0 + duration_s
 
     def rep(self, depth_deg: float, down_s: float, up_s: float, pause_s: float = 0.0,
-            losses: Sequence[Tuple[str, float, float]] = (), fall_s: float = 0.03,
-            rise_s: float = 0.03) -> RepScript:
-        """One hinge; each loss is (point, start after the rep start, duration_s)."""
+            losses: Sequence[tuple] = (), fall_s: float = 0.03,
+            rise_s: float = 0.03, rest_deg: float = 0.0) -> RepScript:
+        """One hinge from ``rest_deg`` down to ``depth_deg`` and back.  Each loss is
+        (point, start after the rep start, duration_s[, fall_s, rise_s[, bounce]]), where
+        ``bounce`` = (at_s after the loss start, width_s): a brief touch inside the loss."""
         self._need_set("rep")
         if depth_deg <= 0 or down_s <= 0 or up_s <= 0 or pause_s < 0:
             raise ValueError("a rep needs a positive depth, down_s and up_s")
-        rep = RepScript(self.t, down_s, pause_s, up_s, depth_deg)
+        rep = RepScript(self.t, down_s, pause_s, up_s, depth_deg, rest_deg=rest_deg)
         t0 = self.t
-        self._pitch_to(t0, 0.0)
+        self._pitch_to(t0, self.pitch[-1][1])
         self._pitch_to(t0 + down_s, depth_deg)
         if pause_s:
             self._pitch_to(t0 + down_s + pause_s, depth_deg)
-        self._pitch_to(rep.end, 0.0)
+        self._pitch_to(rep.end, rest_deg)
         for loss in sorted(losses, key=lambda l: l[1]):
             point, at, dur = loss[0], loss[1], loss[2]
             f = loss[3] if len(loss) > 3 else fall_s
             r = loss[4] if len(loss) > 4 else rise_s
+            bounce = loss[5] if len(loss) > 5 else None
             if point not in POINTS:
                 raise ValueError(f"unknown point {point!r} (one of {', '.join(POINTS)})")
             s = t0 + at
@@ -285,9 +311,16 @@ class ScriptBuilder:
                                  f"{rep.end - t0:.2f} s rep")
             self._contact_to(point, s - f, 1.0)
             self._contact_to(point, s, 0.0)
+            if bounce:
+                b_at, b_w = bounce
+                if not (0.02 < b_at and b_at + b_w < dur - 0.02):
+                    raise ValueError("a bounce must lie inside its loss")
+                self._contact_to(point, s + b_at, 0.0)
+                self._contact_to(point, s + b_at + b_w / 2, 0.5)
+                self._contact_to(point, s + b_at + b_w, 0.0)
             self._contact_to(point, s + dur, 0.0)
             self._contact_to(point, s + dur + r, 1.0)
-            rep.losses.append(LossScript(point, s, dur, f, r))
+            rep.losses.append(LossScript(point, s, dur, f, r, tuple(bounce) if bounce else None))
         self._set.reps.append(rep)
         self.t = rep.end
         return rep
@@ -340,13 +373,16 @@ def _eased(tg: np.ndarray, knots: List[Tuple[float, float]]) -> np.ndarray:
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, corner_hz: float) -> np.ndarray:
-    """Unit-std noise with nothing much faster than ``corner_hz`` (linear interpolation of
-    a coarse random walk-free sequence, then a moving average)."""
+    """Unit-std noise with nothing much faster than ``corner_hz``: white noise at
+    ``corner_hz`` interpolated onto the grid, then smoothed by a moving average."""
     step = max(1, int(GRID_HZ / corner_hz))
     coarse = rng.standard_normal(n // step + 3)
     x = np.interp(np.arange(n) / step, np.arange(coarse.size), coarse)
-    k = np.ones(step) / step
-    x = np.convolve(x, k, mode="same")
+    # moving average over one coarse step (cumulative sums: O(n) whatever the width)
+    c = np.concatenate(([0.0], np.cumsum(x)))
+    lo = np.clip(np.arange(n) - step // 2, 0, n)
+    hi = np.clip(lo + step, 0, n)
+    x = (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
     sd = x.std()
     return x / sd if sd > 0 else x
 
@@ -374,21 +410,47 @@ class SimSession:
 
         smooth = np.empty((4, n))
         noise_scale = np.empty((4, n))
-        for ci, p in enumerate(POINTS):
+        contact = {}
+        for p in POINTS:
             knots = script.contact_knots[p]
-            c = np.interp(tg, [k[0] for k in knots], [k[1] for k in knots])
+            contact[p] = np.interp(tg, [k[0] for k in knots], [k[1] for k in knots])
+        # the share a point carries while another is off (only between placing and removal:
+        # putting the dowel on and taking it off are not losses)
+        off_share = {p: np.zeros(n) for p in POINTS}
+        for st in script.sets:
+            a, b = int(st.placed * GRID_HZ), int(st.removal_start * GRID_HZ)
+            for p in POINTS:
+                off_share[p][a:b] = 1.0 - contact[p][a:b]
+        sin_pitch = np.sin(np.radians(pitch))
+        for ci, p in enumerate(POINTS):
+            c = contact[p]
             force = np.zeros(n)
-            for s in script.sets:
-                a, b = int(s.place_start * GRID_HZ), min(n, int(math.ceil(s.end * GRID_HZ)) + 1)
-                dt = np.maximum(tg[a:b] - s.start, 0.0)
+            wander = 1.0 + profile.force_wander * _smooth_noise(rng, n, 0.3)
+            others = sum(off_share[q] for q in POINTS if q != p)
+            for st in script.sets:
+                a, b = int(st.place_start * GRID_HZ), min(n, int(math.ceil(st.end * GRID_HZ)) + 1)
+                dt = np.maximum(tg[a:b] - st.start, 0.0)
                 drift = (1.0 + profile.creep_frac[p] * (1.0 - np.exp(-dt / profile.creep_tau_s))
                          - profile.fatigue_per_min[p] * dt / 60.0)
-                held = (profile.rest_n[p] * s.force_scale[p] * drift
-                        * (1.0 + profile.hinge_mod[p] * np.sin(np.radians(pitch[a:b]))))
+                # each rep presses a little differently, most at the bottom
+                kt, kv = [tg[a]], [1.0]
+                for r in st.reps:
+                    f = 1.0 + rng.uniform(-profile.rep_force_spread, profile.rep_force_spread)
+                    kt += [r.start, r.start + r.down_s + r.pause_s / 2, r.end]
+                    kv += [1.0, f, 1.0]
+                per_rep = np.interp(tg[a:b], kt, kv)
+                held = (profile.rest_n[p] * st.force_scale[p] * drift * per_rep * wander[a:b]
+                        * (1.0 + profile.hinge_mod[p] * sin_pitch[a:b])
+                        * (1.0 + profile.redistribution * others[a:b]))
                 force[a:b] = np.clip(held, *HELD_FORCE_N)
             smooth[ci] = fsr_volts_array(force * c)
             noise_scale[ci] = np.where(c > 0, profile.contact_noise_v, profile.open_noise_v)
         smooth[3] = tilt_volts_array(pitch + profile.tilt_offset_deg)
+        if profile.sensor_radius_m:
+            # the accelerometer also feels the hinge's tangential acceleration r * theta''
+            omega = np.gradient(np.radians(pitch), 1.0 / GRID_HZ)
+            alpha = np.gradient(omega, 1.0 / GRID_HZ)
+            smooth[3] += hardware.TILT_SCALE_V * profile.sensor_radius_m * alpha / 9.81
         noise_scale[3] = profile.tilt_noise_v
         self._smooth = smooth
         self._noise = rng.standard_normal((4, n)) * noise_scale
@@ -503,6 +565,9 @@ def random_profile(rng: np.random.Generator, noisy: bool = False) -> AthleteProf
         tilt_offset_deg=float(rng.uniform(-5.0, 5.0)),
         sway_deg=float(rng.uniform(0.2, 1.2 if noisy else 0.8)),
         idle_sway_deg=float(rng.uniform(0.5, 3.0)),
+        force_wander=float(rng.uniform(0.01, 0.05)),
+        rep_force_spread=float(rng.uniform(0.0, 0.1)),
+        redistribution=float(rng.uniform(0.0, 0.3)),
     )
 
 
@@ -559,8 +624,25 @@ def _draw_losses(rng, params: SimParams, down_s, pause_s, up_s, n_losses):
         if any(span[0] < e and s < span[1] for s, e in busy[point]):
             continue
         busy[point].append(span)
-        out.append((point, start, dur, fall, rise))
+        bounce = None
+        if dur > 0.15 and rng.random() < params.bounce_prob:
+            # a brief touch well inside the loss, shorter than any debounce
+            width = float(rng.uniform(0.004, 0.010))
+            bounce = (float(rng.uniform(0.05, dur - width - 0.05)), width)
+        out.append((point, start, dur, fall, rise, bounce))
     return out
+
+
+def _wobble(rng, params: SimParams, gap_s: float):
+    """(at, duration, amplitude) of a sway that is not a rep, or None."""
+    if gap_s < 0.8 or rng.random() >= params.wobble_prob:
+        return None
+    dur = float(rng.uniform(0.4, min(1.5, gap_s - 0.2)))
+    at = float(rng.uniform(0.1, gap_s - dur - 0.05))
+    amp = float(rng.uniform(1.5, params.wobble_max_deg))
+    if rng.random() < 0.2:
+        amp = -min(amp, 4.0)        # leaning back a little
+    return at, dur, amp
 
 
 def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSession:
@@ -592,20 +674,22 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
         scale = {p: float(1.0 + rng.uniform(-profile.replace_spread, profile.replace_spread))
                  for p in POINTS}
         b.place(offsets, ramps, scale)
-        b.upright(float(rng.uniform(1.5, 3.0)))
-        # this set's style: tempo, depth, pauses; reps vary around it and tire
+        # the athlete settles upright first (what calibration learns from)
+        settle = float(rng.uniform(1.5, 3.0))
+        b.upright(settle)
+        # this set's style: tempo, depth, pauses, slouching; reps vary around it and tire
         base_depth = float(rng.uniform(*params.depth_deg))
         base_phase = float(rng.uniform(params.phase_s[0], params.phase_s[1]))
         pause_prob = float(rng.uniform(0.0, 1.0))
+        slouch_deg = float(rng.uniform(1.0, 4.0)) if rng.random() < params.slouch_prob else 0.0
+        rest = 0.0
         for ri in range(n_reps):
             if ri:
                 gap = float(rng.uniform(0.3, 2.5))
-                wobble = None
-                if gap > 0.8 and rng.random() < params.wobble_prob:
-                    dur = float(rng.uniform(0.4, min(1.5, gap - 0.2)))
-                    at = float(rng.uniform(0.1, gap - dur - 0.05))
-                    wobble = (at, dur, float(rng.uniform(1.5, params.wobble_max_deg)))
-                b.upright(gap, wobble)
+                rest = slouch_deg * float(rng.uniform(0.3, 1.0))
+                b.upright(gap, _wobble(rng, params, gap), rest_deg=rest)
+                if rng.random() < 0.5:
+                    rest = slouch_deg * float(rng.uniform(0.3, 1.0))
             depth = float(np.clip(base_depth + rng.normal(0, 5.0) - 0.4 * ri,
                                   *params.depth_deg))
             down = float(np.clip(base_phase * rng.uniform(0.8, 1.25), *params.phase_s))
@@ -615,8 +699,9 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
             if rng.random() < params.loss_prob:
                 n_loss = 2 if rng.random() < params.second_loss_prob else 1
             losses = _draw_losses(rng, params, down, pause, up, n_loss)
-            b.rep(depth, down, up, pause, losses=losses)
-        b.upright(float(rng.uniform(0.5, 2.0)))
+            b.rep(depth, down, up, pause, losses=losses, rest_deg=rest)
+        end_upright = float(rng.uniform(0.5, 2.0))
+        b.upright(end_upright, _wobble(rng, params, end_upright))
         offsets, ramps = _touch(rng, params.stagger_s, (0.1, 0.35))
         b.remove(offsets, ramps)
         idle_s = float(rng.uniform(3.0, 15.0)) if si < n_sets - 1 else float(rng.uniform(1.5, 4.0))

@@ -39,8 +39,6 @@ def test_voltages_is_a_function_of_time_whatever_the_frame_rate():
         frames = s.frames(rate_hz=rate, jitter=0.2, seed=1)
         for f in frames[::97]:
             assert s.voltages(f.t) == pytest.approx(tuple(f[1:]), abs=1e-12)
-    # the frames of two rates agree wherever their times coincide
-    assert s.voltages(12.3456) == s.voltages(12.3456)
 
 
 def test_frame_times_have_the_asked_rate_and_jitter():
@@ -92,7 +90,7 @@ def test_truth_is_consistent(sessions):
 def test_sessions_are_varied(sessions):
     """Across a dozen seeds: losses on every point, some spanning the bottom, all rep
     counts from short to long sets, pauses, wobbles, dropouts."""
-    losses, spanning, reps_per_set, pauses, wobbles = [], 0, [], 0, 0
+    losses, spanning, reps_per_set, pauses, wobbles, bounces, slouched = [], 0, [], 0, 0, 0, 0
     for s in sessions.values():
         for st, sc in zip(s.truth["sets"], s.script.sets):
             reps_per_set.append(len(st["reps"]))
@@ -102,11 +100,15 @@ def test_sessions_are_varied(sessions):
                 for l in r.losses:
                     losses.append(l.point)
                     spanning += l.start < bottom0 and l.start + l.duration_s > bottom1
-        wobbles += sum(1 for k in s.script.pitch_knots if 1.0 < abs(k[1]) < 12.0)
+        for sc in s.script.sets:
+            wobbles += len(sc.wobbles)
+            assert all(abs(amp) < 12.0 for _, _, amp in sc.wobbles)
+            bounces += sum(1 for r in sc.reps for l in r.losses if l.bounce)
+            slouched += any(r.rest_deg > 0.5 for r in sc.reps)
     assert set(losses) == set(POINTS)
     assert spanning >= 3
     assert min(reps_per_set) <= 4 and max(reps_per_set) >= 12
-    assert pauses >= 10 and wobbles >= 10
+    assert pauses >= 10 and wobbles >= 10 and bounces >= 2 and slouched >= 2
 
 
 def test_levels_are_the_spec_ones(sessions):
@@ -145,8 +147,12 @@ def test_a_loss_reads_zero_and_the_point_is_held_around_it(sessions):
         for r in (r for st in s.script.sets for r in st.reps):
             for l in r.losses:
                 ci = POINTS.index(l.point)
-                mid = s.voltages(l.start + l.duration_s / 2)[ci]
-                assert mid < 0.05, f"seed {seed}: {l.point} at {l.start}"
+                for frac in (0.1, 0.5, 0.9):
+                    at = l.start + l.duration_s * frac
+                    if l.bounce and l.start + l.bounce[0] - 0.002 <= at <= \
+                            l.start + sum(l.bounce) + 0.002:
+                        continue        # the brief touch inside some noisy losses
+                    assert s.voltages(at)[ci] < 0.05, f"seed {seed}: {l.point} at {l.start}"
                 before = s.voltages(l.start - l.fall_s - 0.004)[ci]
                 after = s.voltages(l.start + l.duration_s + l.rise_s + 0.004)[ci]
                 assert before > 1.2 and after > 1.2, f"seed {seed}: {l.point} at {l.start}"
