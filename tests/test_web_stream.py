@@ -231,6 +231,7 @@ def served(fake_core):
     yield fake_core, server
     server.close()
     thread.join(10)
+    assert not thread.is_alive(), "server.run() did not return after close()"
 
 
 def wait_for(cond, timeout=10.0):

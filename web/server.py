@@ -81,7 +81,12 @@ class DashboardServer:
             self._server.task_dispatcher.shutdown(timeout=timeout)
             return
         # Sockets belong to the server's loop thread: close them there.
-        self._server.trigger.pull_trigger(self._close_sockets)
+        try:
+            self._server.trigger.pull_trigger(self._close_sockets)
+        except OSError:
+            # The loop was already awake (streams ending above pull the trigger
+            # too) and ran the thunk, closing the trigger, before our own pull.
+            pass
         self._stopped.wait(timeout)
 
     def _close_sockets(self) -> None:
