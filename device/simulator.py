@@ -89,8 +89,9 @@ class AthleteProfile:
     #: Force change at a 90 deg hinge (times sin(pitch)): the dowel presses differently.
     hinge_mod: Dict[str, float] = field(default_factory=lambda: {"head": -0.15, "upper_back": 0.1,
                                                                  "sacrum": 0.2})
-    #: Sensor noise (std, volts) on a held point, on an open one, and on the tilt channel.
-    contact_noise_v: float = 0.008
+    #: Sensor noise (std, volts) on a held point (each FSR its own; the sample recording
+    #: has 0.013-0.021 V), on an open one, and on the tilt channel.
+    contact_noise_v: Dict[str, float] = field(default_factory=lambda: {p: 0.012 for p in POINTS})
     open_noise_v: float = 0.0025
     tilt_noise_v: float = 0.003
     #: Accelerometer mounted this far off the dowel's axis (reads this pitch when upright).
@@ -444,7 +445,7 @@ class SimSession:
                         * (1.0 + profile.redistribution * others[a:b]))
                 force[a:b] = np.clip(held, *HELD_FORCE_N)
             smooth[ci] = fsr_volts_array(force * c)
-            noise_scale[ci] = np.where(c > 0, profile.contact_noise_v, profile.open_noise_v)
+            noise_scale[ci] = np.where(c > 0, profile.contact_noise_v[p], profile.open_noise_v)
         smooth[3] = tilt_volts_array(pitch + profile.tilt_offset_deg)
         if profile.sensor_radius_m:
             # the accelerometer also feels the hinge's tangential acceleration r * theta''
@@ -559,7 +560,8 @@ def random_profile(rng: np.random.Generator, noisy: bool = False) -> AthleteProf
         creep_tau_s=float(rng.uniform(8.0, 40.0)),
         fatigue_per_min={p: float(rng.uniform(0.0, 0.2)) for p in POINTS},
         hinge_mod={p: float(rng.uniform(-0.35, 0.35)) for p in POINTS},
-        contact_noise_v=float(rng.uniform(0.02, 0.04) if noisy else rng.uniform(0.004, 0.014)),
+        contact_noise_v={p: float(rng.uniform(0.025, 0.045) if noisy else rng.uniform(0.006, 0.022))
+                         for p in POINTS},
         open_noise_v=float(rng.uniform(0.004, 0.01) if noisy else rng.uniform(0.0015, 0.004)),
         tilt_noise_v=float(rng.uniform(0.005, 0.01) if noisy else rng.uniform(0.0015, 0.004)),
         tilt_offset_deg=float(rng.uniform(-5.0, 5.0)),
