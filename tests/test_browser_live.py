@@ -327,3 +327,43 @@ def test_page_reconnects_by_itself_after_a_device_restart(chromium):
     finally:
         page.close()
         server.close()
+
+
+def test_program_picks_the_exercise_and_logs_a_kettlebell_set(chromium, device):
+    page, errors = open_page(chromium, device)
+    try:
+        page.click('a[data-view="program"]')
+        card = page.locator("#ex-kneeling_3point")
+        card.locator("button.pick").click()
+        page.wait_for_selector("#ex-kneeling_3point.active", timeout=10000)
+        assert page.evaluate("fetch('/api/settings').then(r => r.json())")["exercise"] == "kneeling_3point"
+        # the live figure kneels
+        page.wait_for_function("document.querySelector('#legs-kneeling').getAttribute('display') === 'inline'")
+
+        kb = page.locator("#ex-standing_kettlebell")
+        kb.locator('input[name="reps"]').fill("0")
+        kb.locator('button[type="submit"]').click()
+        err = kb.locator('.field-error[data-field="reps"]')
+        err.wait_for(state="visible", timeout=10000)
+        assert "1" in err.inner_text() and "50" in err.inner_text()
+
+        kb.locator('input[name="reps"]').fill("12")
+        kb.locator('input[name="weight_kg"]').fill("16")
+        kb.locator('button[type="submit"]').click()
+        kb.locator(".note.ok").wait_for(timeout=10000)
+        assert err.inner_text() == ""
+        page.click('a[data-view="session"]')
+        assert "12 reps · 16 kg · logged by hand" in page.inner_text("#session-sets")
+
+        # A fresh page starts the session view from the store: the manual set and
+        # the dowel's sets saved so far.
+        page.reload()
+        page.wait_for_function(
+            "document.querySelector('#session-sets') && "
+            "document.querySelector('#session-sets').innerText.includes('logged by hand')", timeout=10000)
+        page.wait_for_selector("#session-sets .reps tr.clean, #session-sets .reps tr.dirty", timeout=10000)
+        assert not errors, errors
+    finally:
+        page.evaluate("fetch('/api/settings', {method: 'PUT', headers: {'Content-Type': 'application/json'},"
+                      " body: JSON.stringify({exercise: 'standing_3point'})}).then(r => r.status)")
+        page.close()
