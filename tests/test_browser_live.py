@@ -272,6 +272,12 @@ def test_settings_form_shows_the_servers_error_next_to_the_field(chromium, devic
     try:
         page.click('a[data-view="device"]')
         page.wait_for_function("document.querySelector('#f-debounce_ms').value !== ''")
+        # device health from the live status
+        page.wait_for_function(
+            "/^[1-9][0-9]* frames\\/s$/.test(document.querySelector('#health dd[data-key=\"frame_rate_hz\"]').textContent)")
+        assert page.inner_text('#health dd[data-key="fault"]') == "answering"
+        assert page.inner_text('#health dd[data-key="history"]') == "saving"
+        assert page.inner_text('#health dd[data-key="source"]') == "trace athlete.csv"
         page.fill("#f-debounce_ms", "0")
         page.click('#settings-form button[type="submit"]')
         err = page.locator("#err-debounce_ms")
