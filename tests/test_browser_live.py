@@ -373,3 +373,33 @@ def test_program_picks_the_exercise_and_logs_a_kettlebell_set(chromium, device):
         page.evaluate("fetch('/api/settings', {method: 'PUT', headers: {'Content-Type': 'application/json'},"
                       " body: JSON.stringify({exercise: 'standing_3point'})}).then(r => r.status)")
         page.close()
+
+
+def test_calibrate_button_guides_and_reports(chromium):
+    """Against a fake core, so the hold is ours to decide: no contact, then a good hold."""
+    from conftest import FakeCore
+    from web import create_app
+    from web.server import make_server
+
+    core = FakeCore()
+    core.holding = False
+    server = make_server(create_app(core), host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    page, errors = open_page(chromium, f"http://127.0.0.1:{server.port}")
+    try:
+        page.click('a[data-view="device"]')
+        assert "hold still for 3 seconds" in page.inner_text("#device-view")
+        page.click("#calibrate-button")
+        page.wait_for_selector("#calibrate-result.bad", timeout=10000)
+        assert "no contact at the head" in page.inner_text("#calibrate-result")
+        assert core.settings.calibration is None
+        core.holding = True
+        page.click("#calibrate-button")
+        page.wait_for_selector("#calibrate-result.ok", timeout=10000)
+        text = page.inner_text("#calibrate-result")
+        assert text.startswith("Calibrated") and "Head 2.40 V" in text, text
+        assert core.settings.calibration is not None
+        assert not errors, errors
+    finally:
+        page.close()
+        server.close()

@@ -239,7 +239,7 @@
     on("set_completed", (e) => { session.setCompleted(e); });
     on("fault", (e) => renderFault(e.active ? e.message : null));
     on("settings", (e) => { state.settings = e.settings; fillSettings(e.settings, false); markActiveExercise(e.settings.exercise); });
-    on("calibrated", () => { $("#calibrate-result").textContent = "Calibrated."; $("#calibrate-result").className = "note ok"; });
+    on("calibrated", (e) => { showCalibrated(e.calibration); });
   }
 
   function onStatus(s) {
@@ -498,15 +498,21 @@
         clearInterval(timer);
         btn.disabled = false;
         if (ok) {
-          const pts = body.calibration.points;
-          out.className = "note ok";
-          out.textContent = "Calibrated: " + POINTS.map((p) => `${POINT_NAMES[p]} ${fmt(pts[p].rest_v, 2)} V`).join(", ") + ".";
+          showCalibrated(body.calibration);
         } else {
           out.className = "note bad";
           out.textContent = body.error || "Calibration failed";
         }
       });
     });
+  }
+
+  // Used for this page's own request and for a calibration started elsewhere
+  // (another phone, the button on the dowel): both say the same thing.
+  function showCalibrated(cal) {
+    const out = $("#calibrate-result");
+    out.className = "note ok";
+    out.textContent = "Calibrated: " + POINTS.map((p) => `${POINT_NAMES[p]} ${fmt(cal.points[p].rest_v, 2)} V`).join(", ") + ".";
   }
 
   const FIELDS = ["sensitivity", "debounce_ms", "min_depth_deg", "buzzer", "data_rate"];
