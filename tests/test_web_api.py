@@ -229,3 +229,14 @@ def test_favicon(client):
     resp = client.get("/favicon.ico")
     assert resp.status_code == 200
     assert resp.mimetype == "image/svg+xml"
+
+
+def test_a_bug_under_api_is_a_json_500(fake_core):
+    def broken():
+        raise RuntimeError("snapshot failed")
+
+    fake_core.get_status = broken
+    resp = create_app(fake_core).test_client().get("/api/status")
+    assert resp.status_code == 500
+    assert resp.mimetype == "application/json"
+    assert "snapshot failed" not in resp.get_data(as_text=True)   # no internals to the phone
