@@ -240,3 +240,9 @@ def test_a_bug_under_api_is_a_json_500(fake_core):
     assert resp.status_code == 500
     assert resp.mimetype == "application/json"
     assert "snapshot failed" not in resp.get_data(as_text=True)   # no internals to the phone
+
+
+def test_an_oversized_body_is_refused(client, fake_core):
+    resp = client.put("/api/settings", data="{" + " " * 100_000 + "}", content_type="application/json")
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]
