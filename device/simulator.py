@@ -133,6 +133,8 @@ class SimParams:
     stagger_s: float = 0.3                  # points touch/release within this of each other
     bounce_prob: float = 0.0                # chance a loss has a brief touch inside it
                                             # (shorter than any debounce: still one loss)
+    bump_prob: float = 0.15                 # chance one or two points touch briefly while
+                                            # the dowel is being picked up (not a set)
     slouch_prob: float = 0.3                # chance a set's athlete rests a few degrees
                                             # forward between reps instead of fully upright
     profile: Optional[AthleteProfile] = None
@@ -141,7 +143,7 @@ class SimParams:
     def noisy_defaults(cls) -> "SimParams":
         return cls(noisy=True, loss_prob=0.4, second_loss_prob=0.25, wobble_prob=0.6,
                    wobble_max_deg=10.0, dropouts_per_min=8.0, tilt_glitches_per_min=3.0,
-                   partial_glitches_per_min=4.0, bounce_prob=0.3)
+                   partial_glitches_per_min=4.0, bounce_prob=0.3, bump_prob=0.35)
 
 
 # -- the script -----------------------------------------------------------------------
@@ -194,8 +196,10 @@ class SessionScript:
     pitch_knots: List[Tuple[float, float]]
     #: Glitches (start, end, channel index 0-3, SET|ADD, value).
     glitches: List[Tuple[float, float, int, int, float]]
-    #: Spans (start, end) where no postural sway is added (scripted tests want exact pitch).
+    #: No postural sway (scripted tests want exact pitch).
     still: bool = False
+    #: Brief touches of one or two points while the dowel is off: (point, start, duration_s).
+    bumps: List[Tuple[str, float, float]] = field(default_factory=list)
 
 
 class ScriptBuilder:
@@ -207,6 +211,7 @@ class ScriptBuilder:
         self.pitch: List[Tuple[float, float]] = [(0.0, 0.0)]
         self.sets: List[SetScript] = []
         self.glitches: List[Tuple[float, float, int, int, float]] = []
+        self.bumps: List[Tuple[str, float, float]] = []
         self._set: Optional[SetScript] = None
 
     # pitch helpers
@@ -343,6 +348,20 @@ class ScriptBuilder:
     def _set_end_pitch_t(self) -> float:
         return self.sets[-1].end
 
+    def bump(self, point: str, start: float, duration_s: float, level: float = 0.7,
+             ramp_s: float = 0.05) -> None:
+        """While the dowel is off (after an idle step), ``point`` alone touches from
+        ``start`` for ``duration_s`` at ``level`` of its force: not a set, not a loss."""
+        if self.in_set:
+            raise ValueError("a bump is a touch while the dowel is off")
+        if start + duration_s > self.t or duration_s <= 2 * ramp_s:
+            raise ValueError("a bump must lie inside the idle step before it")
+        self._contact_to(point, start, 0.0)
+        self._contact_to(point, start + ramp_s, level)
+        self._contact_to(point, start + duration_s - ramp_s, level)
+        self._contact_to(point, start + duration_s, 0.0)
+        self.bumps.append((point, start, duration_s))
+
     def glitch(self, t: float, width_s: float, channel: int, kind: int, value: float) -> None:
         self.glitches.append((t, t + width_s, channel, kind, value))
 
@@ -356,7 +375,7 @@ class ScriptBuilder:
         return SessionScript(duration_s=self.t, sets=self.sets,
                              contact_knots={p: list(k) for p, k in self.contact.items()},
                              pitch_knots=list(self.pitch), glitches=sorted(self.glitches),
-                             still=still)
+                             still=still, bumps=list(self.bumps))
 
 
 # -- the session ------------------------------------------------------------------------
@@ -425,8 +444,9 @@ class SimSession:
         sin_pitch = np.sin(np.radians(pitch))
         for ci, p in enumerate(POINTS):
             c = contact[p]
-            force = np.zeros(n)
             wander = 1.0 + profile.force_wander * _smooth_noise(rng, n, 0.3)
+            # outside sets only a bump can load a point: its plain resting force
+            force = np.clip(profile.rest_n[p] * wander, *HELD_FORCE_N)
             others = sum(off_share[q] for q in POINTS if q != p)
             for st in script.sets:
                 a, b = int(st.place_start * GRID_HZ), min(n, int(math.ceil(st.end * GRID_HZ)) + 1)
@@ -573,7 +593,9 @@ def random_profile(rng: np.random.Generator, noisy: bool = False) -> AthleteProf
     )
 
 
-def _idle_step(b: ScriptBuilder, rng: np.random.Generator, duration_s: float) -> None:
+def _idle_step(b: ScriptBuilder, rng: np.random.Generator, duration_s: float,
+               bump_prob: float = 0.0) -> None:
+    t0 = b.t
     style = rng.choice(["wall", "wall", "floor", "hand"])
     if style == "wall":
         b.idle(duration_s, level_deg=float(rng.uniform(78.0, 90.0)))
@@ -583,6 +605,13 @@ def _idle_step(b: ScriptBuilder, rng: np.random.Generator, duration_s: float) ->
         k = int(rng.integers(1, 4))
         b.idle(duration_s, level_deg=float(rng.uniform(0.0, 40.0)),
                wander=[float(x) for x in rng.uniform(-10.0, 70.0, k)])
+    if duration_s >= 2.0 and rng.random() < bump_prob:
+        # fumbling the dowel into place: one or two points touch briefly first
+        start = b.t - float(rng.uniform(0.6, min(1.5, duration_s - 0.4)))
+        dur = float(rng.uniform(0.15, 0.45))
+        for p in rng.choice(POINTS, size=int(rng.integers(1, 3)), replace=False):
+            b.bump(str(p), max(start + float(rng.uniform(0.0, 0.08)), t0 + 0.1), dur,
+                   level=float(rng.uniform(0.3, 0.9)))
 
 
 def _touch(rng, stagger_s: float, ramp: Tuple[float, float]):
@@ -670,7 +699,7 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
         n_sets = len(reps_per_set)
 
     b = ScriptBuilder()
-    _idle_step(b, rng, float(rng.uniform(1.5, 6.0)))
+    _idle_step(b, rng, float(rng.uniform(1.5, 6.0)), params.bump_prob)
     for si, n_reps in enumerate(reps_per_set):
         offsets, ramps = _touch(rng, params.stagger_s, (0.08, 0.3))
         scale = {p: float(1.0 + rng.uniform(-profile.replace_spread, profile.replace_spread))
@@ -707,7 +736,7 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
         offsets, ramps = _touch(rng, params.stagger_s, (0.1, 0.35))
         b.remove(offsets, ramps)
         idle_s = float(rng.uniform(3.0, 15.0)) if si < n_sets - 1 else float(rng.uniform(1.5, 4.0))
-        _idle_step(b, rng, idle_s)
+        _idle_step(b, rng, idle_s, params.bump_prob)
     _add_glitches(b, rng, params)
     return SimSession(b.build(), profile, seed)
 

@@ -109,6 +109,21 @@ def test_sessions_are_varied(sessions):
     assert spanning >= 3
     assert min(reps_per_set) <= 4 and max(reps_per_set) >= 12
     assert pauses >= 10 and wobbles >= 10 and bounces >= 2 and slouched >= 2
+    bumps = [b for s in sessions.values() for b in s.script.bumps]
+    assert len(bumps) >= 3
+
+
+def test_a_bump_is_one_or_two_points_and_outside_sets(sessions):
+    """Fumbling the dowel into place: a brief touch, never all three points at once."""
+    seen = 0
+    for (seed, noisy), s in sessions.items():
+        for point, b0, dur in s.script.bumps:
+            assert not any(st.place_start - 0.01 < b0 + dur and b0 < st.end for st in s.script.sets)
+            v = s.voltages(b0 + dur / 2)
+            assert v[POINTS.index(point)] > 0.8
+            assert min(v[:3]) < 0.03, f"seed {seed}: all three touch during a bump"
+            seen += 1
+    assert seen
 
 
 def test_levels_are_the_spec_ones(sessions):
@@ -123,6 +138,8 @@ def test_levels_are_the_spec_ones(sessions):
         for st in s.script.sets:
             held |= (t > st.start + 0.5) & (t < st.removal_start - 0.05)
             idle &= ~((t > st.place_start - 0.01) & (t < st.end + 0.01))
+        for _, b0, dur in s.script.bumps:
+            idle &= ~((t > b0 - 0.01) & (t < b0 + dur + 0.01))
         for ci, p in enumerate(POINTS):
             ok = held.copy()
             for r in (r for st in s.script.sets for r in st.reps):
