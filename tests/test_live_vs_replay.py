@@ -2,14 +2,14 @@
 sped up, recorded as it runs; then the recorded trace replayed through `replay_frames`."""
 import pytest
 
+from device import simulator
 from device.core import build_mock_core
 from device.replay import replay_frames
+from device.sources import SimulatedAthlete
 from device.trace import read_trace, write_trace
 
 
 def test_live_run_and_replay_of_its_recording_give_the_same_reps(tmp_path):
-    simulator = pytest.importorskip("device.simulator")
-    from device.sources import SimulatedAthlete
 
     session = simulator.generate_session(7)
     source = SimulatedAthlete(session, loop=False)
