@@ -224,7 +224,8 @@ def cmd_run(args) -> int:
         url = f"http://{shown}:{port}/"
         print(f"Dashboard: {url}", flush=True)
         if args.host in ("0.0.0.0", "::"):
-            print("Open that address on a phone on the same network.", flush=True)
+            print(f"Open that address on a phone on the same network "
+                  f"(on this computer: http://localhost:{port}/).", flush=True)
         print(f"Device token (to delete history from the page): {token}", flush=True)
     print(f"Reading from: {core.source_name}.  Ctrl-C stops.", flush=True)
     sys.stdout.flush()
