@@ -31,6 +31,28 @@ the SPEC defines things:
   descent and the ascent (a pause at the bottom belongs to neither);
 * a loss starts at the moment the point's force reaches zero and lasts until
   force comes back.
+
+What :func:`generate_session` varies (seeded; ``noisy=True`` for the harder half):
+
+* the athlete: resting force 1.5-6.5 N per point, re-placed +-3-12 % each set,
+  FSR creep (0-15 %), a tiring grip (0-20 %/min), force changing with the hinge
+  (+-35 % at 90 deg), breathing wander, per-rep pressure, load moving to the
+  other points during a loss; accelerometer mounted -5..+5 deg off; sensor noise
+  per point 6-22 mV (noisy 25-45 mV), tilt 1.5-4 mV (noisy 5-10 mV);
+* idle: dowel on a wall (78-90 deg) or the floor, or carried about (-10..70 deg),
+  never touching - except, sometimes, one or two points briefly while it is
+  picked up (a bump: not a set);
+* sets: 1-3, 1-15 reps (mostly 8-12); points touch and release within 0.3 s of
+  each other with 0.1-0.35 s ramps; a 1.5-3 s upright settle first;
+* reps: a per-set tempo (0.8-2.5 s a phase) and depth (35-80 deg, tiring), with
+  or without a pause at the bottom; between reps 0.3-2.5 s upright or slouched
+  1-4 deg forward, with wobbles (forward up to 6 deg, noisy 10; back up to 4)
+  that are not reps;
+* losses (30 % of reps, noisy 40 %, sometimes two points): 0.15-1.2 s on any point,
+  in the descent, the ascent, or spanning the bottom; force falls in 10-80 ms;
+  noisy ones may have a brief touch (4-10 ms) inside;
+* glitches: single-sample dropouts to ~0 V (2-3.5 ms), about 1.5/min (noisy 8);
+  noisy sessions add one-sample dips/spikes of 0.1-0.4 V and tilt spikes.
 """
 from __future__ import annotations
 
@@ -109,9 +131,6 @@ class AthleteProfile:
     #: acceleration of the hinge to the tilt reading (a real accelerometer feels it);
     #: 0 keeps the SPEC's pure ``1.65 + 0.33 sin(pitch)``.
     sensor_radius_m: float = 0.0
-
-    def with_changes(self, **changes) -> "AthleteProfile":
-        return replace(self, **changes)
 
 
 @dataclass
@@ -342,11 +361,8 @@ class ScriptBuilder:
         self._set.end = t0 + max(offsets_s[p] + ramps_s[p] for p in POINTS)
         self.sets.append(self._set)
         self._set = None
-        self._pitch_to(self._set_end_pitch_t(), self.pitch[-1][1])
+        self._pitch_to(self.sets[-1].end, self.pitch[-1][1])
         self.t = self.sets[-1].end
-
-    def _set_end_pitch_t(self) -> float:
-        return self.sets[-1].end
 
     def bump(self, point: str, start: float, duration_s: float, level: float = 0.7,
              ramp_s: float = 0.05) -> None:
