@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path("/work/shared/samples/sloppy-two-sets.csv")
 SPEED = 20.0
-#: A rep printed this long before the kill must be on disk (the target is 0.1 s; shared machine).
-GRACE_S = 0.5
+#: A rep printed this long before the kill must be on disk (the target is 0.1 s; the
+#: machine is shared, and a loaded box can stall a process for a while).
+GRACE_S = 1.0
 TIMEOUT_S = 120.0
 
 SET_LINE = re.compile(r"\] set (\d+) started")
@@ -78,10 +79,11 @@ def _mock_mode_available() -> bool:
                for m in ("pipeline", "sources", "adc", "trace"))
 
 
-def run_and_kill(cmd, env, kill_in_set=2, kill_after_reps=3):
+def run_and_kill(cmd, env, kill_in_set=2, kill_after_reps=6):
     """Start ``cmd``, read its event lines, SIGKILL it mid-set.
 
-    Returns ([(set_number, depth_deg_rounded, read_at)], killed_at)."""
+    Returns ([(set_number, depth_deg_rounded, read_at)], killed_at); reps still in
+    the pipe at the kill have ``read_at`` = inf."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT, env=env, start_new_session=True)
     reps, lines = [], []
@@ -113,6 +115,14 @@ def run_and_kill(cmd, env, kill_in_set=2, kill_after_reps=3):
         guard.cancel()
         proc.kill()
         proc.wait(10)
+        # lines the process wrote before it died but we had not read yet
+        for line in proc.stdout.read().splitlines():
+            m = SET_LINE.search(line)
+            if m:
+                current_set = int(m.group(1))
+            m = REP_LINE.search(line)
+            if m:
+                reps.append((current_set, int(m.group(2)), float("inf")))
         err = proc.stderr.read()
     assert killed_at is not None, f"never reached set {kill_in_set}:\n{''.join(lines)}\n{err}"
     assert proc.returncode == -signal.SIGKILL
@@ -132,11 +142,15 @@ def check_database(db_path, printed, killed_at):
     set_ids = list(dict.fromkeys(r[0] for r in rows))
     stored = [(set_ids.index(sid) + 1, round(depth)) for sid, depth in rows]
     must_have = [(s, d) for s, d, at in printed if at <= killed_at - GRACE_S]
-    assert len(must_have) >= 10                         # at least the whole first set
-    assert stored[:len(must_have)] == must_have, (stored, printed)
-    # nothing invented: at most the reps printed plus one not yet read from the pipe
-    assert len(stored) <= len(printed) + 1
-    assert open_sets == 1                               # the set that was running
+    story = f"stored {stored}\nprinted {[(s, d, round(killed_at - at, 2)) for s, d, at in printed]}"
+    assert all(at == float("inf") or at <= killed_at for s, d, at in printed)
+    # reps of the running set are among them: each rep is committed on its own
+    assert any(s == 2 for s, d in must_have), story
+    assert stored[:len(must_have)] == must_have, story
+    # nothing invented: at most the reps printed plus one committed but not yet printed
+    assert len(stored) <= len(printed) + 1, story
+    assert stored[:len(printed)] == [(s, d) for s, d, at in printed][:len(stored)], story
+    assert open_sets == 1, story                        # the set that was running
     with Store(db_path) as store:                       # and the device starts again on it
         assert store.close_unfinished_sets() == 1
         assert store.integrity_check() == "ok"
