@@ -78,6 +78,12 @@ HELD_FORCE_N = (1.0, 8.0)
 SET, ADD = 0, 1
 
 
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    """An independent random stream per use (script, noise, frame times) of one seed;
+    any integer seed works, negative ones too."""
+    return np.random.default_rng([int(seed) % 2**64, *stream])
+
+
 def fsr_volts_array(force_n: np.ndarray) -> np.ndarray:
     """:func:`device.hardware.fsr_volts` on an array (0 N and below read 0 V)."""
     f = np.asarray(force_n, dtype=float)
@@ -431,7 +437,7 @@ class SimSession:
         self.profile = profile
         self.seed = seed
         self.duration_s = float(script.duration_s)
-        rng = np.random.default_rng([seed, 2])
+        rng = _rng(seed, 2)
         n = int(math.ceil(self.duration_s * GRID_HZ)) + 2
         tg = np.arange(n) / GRID_HZ
 
@@ -549,7 +555,7 @@ class SimSession:
             raise ValueError("rate_hz must be positive")
         if not 0 <= jitter < 1:
             raise ValueError("jitter must be in [0, 1)")
-        rng = np.random.default_rng([self.seed if seed is None else seed, 3, int(rate_hz * 1000)])
+        rng = _rng(self.seed if seed is None else seed, 3, int(rate_hz * 1000))
         period = 1.0 / rate_hz
         n = int(self.duration_s * rate_hz * (1 + jitter) + 10)
         dt = period * (1.0 + jitter * (rng.random(n) - 0.5))
@@ -709,7 +715,7 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
         raise TypeError(f"generate_session: unknown override(s) {', '.join(bad)} "
                         f"(known: {', '.join(sorted(names))})")
     params = replace(params, **overrides)
-    rng = np.random.default_rng([seed, 1])
+    rng = _rng(seed, 1)
     profile = params.profile or random_profile(rng, params.noisy)
     n_sets = params.n_sets if params.n_sets is not None else int(rng.integers(1, 4))
     reps_per_set = list(params.reps) if params.reps is not None else \

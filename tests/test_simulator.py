@@ -31,6 +31,7 @@ def test_same_seed_same_session_different_seed_different():
     assert np.array_equal(a.voltages_array(ts), b.voltages_array(ts))
     assert a.frames(rate_hz=200, seed=3) == b.frames(rate_hz=200, seed=3)
     assert a.truth != c.truth
+    assert generate_session(-3).truth == generate_session(-3).truth != generate_session(3).truth
 
 
 def test_voltages_is_a_function_of_time_whatever_the_frame_rate():
