@@ -115,7 +115,7 @@ def test_history_view_on_a_phone(served):
             first.locator(".hv-session-toggle").click()
             first.locator(".hv-session-body .set").first.wait_for()
             assert first.locator(".set").count() == 4                   # 3 dowel sets + 1 logged
-            assert "unfinished" in first.inner_text()
+            assert "in progress" in first.inner_text()
             assert first.locator("svg.hv-strip rect").count() == 30
             assert "logged by hand" in first.inner_text()
             first.screenshot(path=str(OUTPUT / "history-session.png"))

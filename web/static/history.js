@@ -303,18 +303,20 @@
     getJSON(`/api/sessions/${sess.id}`).then(({ ok, body: doc }) => {
       if (!ok) { body.replaceChildren(h("p", { class: "note bad", text: doc.error || "Could not load" })); return; }
       body.dataset.loaded = "true";
-      const sets = doc.sets.map((st) => setBlock(st));
+      const d = new Date();
+      const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+      const sets = doc.sets.map((st) => setBlock(st, doc.day === today));
       const del = h("button", { type: "button", class: "danger hv-delete" }, "Delete this session…");
       del.addEventListener("click", () => askDelete(doc));
       body.replaceChildren(h("ol", { class: "sets" }, ...sets), del);
     });
   }
 
-  function setBlock(st) {
+  function setBlock(st, isToday) {
     const title = `Set ${st.number} · ${EXERCISE_NAMES[st.exercise] || st.exercise}`;
     const meta = st.manual
       ? `${st.rep_count} reps${st.weight_kg ? ` · ${st.weight_kg} kg` : ""} · logged by hand`
-      : `${st.rep_count} reps · ${st.clean_reps} clean · ${clock(st.start)}${st.end === null ? " · unfinished" : ""}`;
+      : `${st.rep_count} reps · ${st.clean_reps} clean · ${clock(st.start)}${st.end === null ? (isToday ? " · in progress" : " · unfinished") : ""}`;
     const li = h("li", { class: "set" }, h("div", { class: "set-head" }, h("strong", { text: title }),
       h("span", { class: "set-meta", text: meta })));
     if (!st.manual && st.reps.length) {
