@@ -35,6 +35,10 @@ RETURN_FRACTION = 0.25
 #: ...and has settled: no new low by more than ``SETTLE_DEG`` for ``SETTLE_S``.
 SETTLE_S = 0.25
 SETTLE_DEG = 1.0
+#: ...or has been back at the upright level it left from for ``BACK_S`` (a slow
+#: drift of posture never settles), or near upright for ``RETURN_MAX_S``.
+BACK_S = 0.3
+RETURN_MAX_S = 2.0
 #: "At upright level": within this of the running upright level.
 QUIET_DEG = 1.0
 #: Turning at the bottom: this far (or ``TURN_FRACTION`` of the depth) above the deepest point.
@@ -81,6 +85,8 @@ class RepTracker:
         self.bottom_last_t = t
         self.min_p = 0.0
         self.end_t = t
+        self.return_t = t
+        self.back_t = None
         self.end_ref = 0.0
         self.last_rep = None
         self.pending_start = False
@@ -142,6 +148,8 @@ class RepTracker:
                 return None
             if p <= self.baseline + max(RETURN_DEG, RETURN_FRACTION * (self.max_p - self.baseline)):
                 self.phase = RETURN
+                self.return_t = t
+                self.back_t = None
                 self.min_p = p
                 self.end_ref = p
                 self.end_t = t
@@ -159,12 +167,26 @@ class RepTracker:
             self._begin_descent(t, p)
             self.pending_start = True
             return "completed"
-        if t - self.end_t >= SETTLE_S:
+        if self.back_t is None and p <= self.baseline + QUIET_DEG:
+            self.back_t = t
+        if (t - self.end_t >= SETTLE_S or t - self.return_t >= RETURN_MAX_S
+                or (self.back_t is not None and t - self.back_t >= BACK_S)):
+            # settled; or back at the upright level it left from and still
+            # drifting slowly (a breath, a slouch); or simply long enough
             self._complete()
             self.phase = UPRIGHT
             self.quiet_t = self.end_t
             return "completed"
         return None
+
+    def finish(self) -> bool:
+        """The set ends: a rep already back near upright counts (``last_rep``);
+        one still down or on its way up does not.  True if a rep was completed."""
+        if self.phase == RETURN:
+            self._complete()
+            self.phase = UPRIGHT
+            return True
+        return False
 
     def _begin_descent(self, t: float, p: float) -> None:
         self.phase = DOWN

@@ -124,7 +124,9 @@ def score_session(doc: dict, truth: dict) -> dict:
             out["failures"].append(f"false loss {l['point']} at {l['start']:.3f}s "
                                    f"({l['duration_s']:.2f}s)")
 
-    # alerts: each truth loss should switch the alert on (or find it on already)
+    # alerts: each truth loss should switch the alert on (for its own point), or
+    # find it on already or switched on within the window for another point
+    # (two points going at once: the athlete hears one buzzer)
     alerts = doc["alerts"]
     used = set()
     for l in t_losses:
@@ -134,20 +136,21 @@ def score_session(doc: dict, truth: dict) -> dict:
             if a["point"] == l["point"] and ALERT_WINDOW_S[0] <= a["on"] - s <= ALERT_WINDOW_S[1]:
                 if best is None or abs(a["on"] - s) < abs(alerts[best]["on"] - s):
                     best = k
-        if best is not None:
-            used.add(best)
-            lat = max(0.0, alerts[best]["on"] - s)
-            out["latencies"].append(lat)
-            if lat > 0.080:
-                out["failures"].append(f"late alert {l['point']} at {s:.3f}s: {lat * 1000:.0f} ms")
-            continue
-        covering = [k for k, a in enumerate(alerts) if a["on"] <= s <= (a["off"] or s)]
-        if covering:
-            used.update(covering)
-            out["latencies"].append(0.0)      # the alert was already on for another point
-        else:
+        if best is None:
+            for k, a in enumerate(alerts):
+                off = a["off"] if a["off"] is not None else a["on"]
+                if a["on"] - s <= ALERT_WINDOW_S[1] and off >= s:
+                    best = k
+                    break
+        if best is None:
             out["missed_alerts"] += 1
             out["failures"].append(f"no alert for {l['point']} at {s:.3f}s")
+            continue
+        used.add(best)
+        lat = max(0.0, alerts[best]["on"] - s)
+        out["latencies"].append(lat)
+        if lat > 0.080:
+            out["failures"].append(f"late alert {l['point']} at {s:.3f}s: {lat * 1000:.0f} ms")
     for k, a in enumerate(alerts):
         if k not in used:
             out["false_alerts"] += 1

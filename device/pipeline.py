@@ -40,8 +40,8 @@ __all__ = ["Pipeline"]
 
 POINTS = hardware.POINTS
 
-#: Removal check, only while the athlete is upright (nobody takes the dowel off
-#: mid-hinge).  A real loss is a sudden drop to no force at all (the contact
+#: Removal check, only while the athlete is upright and still (within
+#: ``UPRIGHT_BAND_DEG`` of the upright level: nobody takes the dowel off mid-hinge).  A real loss is a sudden drop to no force at all (the contact
 #: snaps within tens of ms); taking the dowel off is a let-go of all three points
 #: within a few hundred ms of each other, each fading over 0.1-0.35 s.
 #:
@@ -53,12 +53,16 @@ POINTS = hardware.POINTS
 #:   this costs a real loss little), or ``HOLD_FAST_CAP_S`` if it never reads zero.
 #: * Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION``
 #:   of its resting level) is a removal under way: hold up to ``HOLD_EVIDENCE_S``.
+UPRIGHT_BAND_DEG = 4.0
 SLOW_FADE_S = 0.040
 HOLD_LETGO_S = 0.60
 HOLD_AFTER_ZERO_S = 0.035
 HOLD_FAST_CAP_S = 0.060
 SAG_FRACTION = 0.9
-HOLD_EVIDENCE_S = 0.40
+HOLD_EVIDENCE_S = 0.50
+EVIDENCE_FADE_S = 0.025
+SAG_EVIDENCE = True
+RETURN_STILL_S = 0.1
 #: A loss still open when the set ends is taken as part of the removal if it
 #: began this close to the end of the set.
 REMOVAL_WINDOW_S = 0.8
@@ -308,6 +312,8 @@ class Pipeline:
         self._open = [None, None, None]
         self._alerting = 0
         self._held = 0
+        if self._reps.finish():
+            self._rep_change("completed", t, events)     # back up, then took it off
         if self._pending_rep is not None:
             self._try_emit_rep(t, events, force=True)
         st = self._set
@@ -336,7 +342,14 @@ class Pipeline:
     def _check_held(self, t: float, p: float, events: list) -> None:
         """Decide on the held alerts: still maybe a removal, or a real loss now."""
         pts = self._points
-        upright = self._reps.phase in (UPRIGHT, RETURN) or p < RETURN_DEG
+        reps = self._reps
+        # upright and still: a hinge under way (even its first degrees) is no removal
+        if reps.phase == UPRIGHT:
+            upright = p < reps.baseline + UPRIGHT_BAND_DEG
+        elif reps.phase == RETURN:
+            upright = p < reps.baseline + UPRIGHT_BAND_DEG or t - reps.end_t >= RETURN_STILL_S
+        else:
+            upright = False
         for i, loss in enumerate(self._open):
             if loss is None or loss.alerted or loss.record is not None:
                 continue
@@ -344,7 +357,9 @@ class Pipeline:
             if pt.state != LOST:
                 continue
             deadline = loss.start
-            if upright:
+            # with the alert already on for a real loss, holding this one back
+            # could only switch the alert off while this point is still lost
+            if upright and not self._alerting:
                 if pt.fade_s > SLOW_FADE_S:
                     deadline = loss.start + HOLD_LETGO_S
                 elif pt.zero_t is not None:
@@ -353,7 +368,11 @@ class Pipeline:
                     deadline = loss.start + HOLD_FAST_CAP_S
                 for j in range(3):
                     q = pts[j]
-                    if j != i and (q.state != CONTACT or q.fast_v < q.rest_v * SAG_FRACTION):
+                    if j == i:
+                        continue
+                    if (q.state != CONTACT and q.fade_s > EVIDENCE_FADE_S) or \
+                            (SAG_EVIDENCE and pt.fade_s > EVIDENCE_FADE_S
+                             and q.fast_v < q.rest_v * SAG_FRACTION):
                         deadline = max(deadline, loss.start + HOLD_EVIDENCE_S)
                         break
             if t >= deadline:
