@@ -204,6 +204,38 @@ def test_taking_the_dowel_off_is_not_a_loss_and_does_not_chirp(stagger):
     assert alerts == []
 
 
+@pytest.mark.parametrize("rate", [50.0, 200.0])
+def test_a_slow_let_go_with_the_others_following_hundreds_of_ms_later_stays_quiet(rate):
+    # the head lets go first over 0.3 s; the others start 0.25 s later
+    frames, _ = synth_session(remove_stagger_s=(0.0, 0.25, 0.22), remove_s=0.3, rate_hz=rate)
+    pipeline, events, alerts = run(frames)
+    assert alerts == []
+    assert all_losses(pipeline.result()) == []
+    assert not any(e["type"] == "contact_lost" for e in events)
+
+
+@pytest.mark.parametrize("rate", [50.0, 200.0])
+def test_a_real_loss_while_standing_upright_still_alerts_in_time(rate):
+    # a sudden loss (30 ms fade) between reps, athlete upright and still: it may look
+    # like the start of a removal for a moment, but it must alert within 80 ms
+    frames, truth = synth_session(reps=((50, 1.0, 1.0, 0.0),) * 2, gap_s=2.0, rate_hz=rate,
+                                  losses=[(0, 0, 2.5, "upper_back", 0.5)])
+    pipeline, events, alerts = run(frames)
+    start = truth["sets"][0]["reps"][0]["losses"][0]["start"]
+    assert len(alerts) == 2
+    assert 0.0 <= alerts[0][0] - start <= 0.08
+    assert [l["point"] for l in pipeline.result()["sets"][0]["losses"]] == ["upper_back"]
+
+
+def test_two_points_lost_together_mid_rep_alert_at_once():
+    frames, truth = synth_session(losses=[(0, 1, 1.0, "sacrum", 0.5), (0, 1, 1.02, "head", 0.4)])
+    pipeline, events, alerts = run(frames)
+    start = truth["sets"][0]["reps"][1]["losses"][0]["start"]
+    assert 0.0 <= alerts[0][0] - start <= 0.04
+    assert sorted(l["point"] for l in all_losses(pipeline.result())) == ["head", "sacrum"]
+    assert len(pipeline.result()["sets"]) == 1
+
+
 def test_a_real_loss_alerts_within_the_debounce_and_is_recorded_in_its_rep():
     frames, truth = synth_session(losses=[(0, 1, 1.0, "sacrum", 0.5)])
     pipeline, events, alerts = run(frames)
