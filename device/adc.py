@@ -9,16 +9,39 @@ caller, which counts and retries them; nothing here swallows a fault.
 from __future__ import annotations
 
 import errno
-from typing import Optional, Tuple
+import logging
+from typing import Callable, Optional, Tuple
 
 from adafruit_ads1x15 import ADS1015, ADS1115, AnalogIn, ads1x15
 
 from . import hardware
+from .clock import RealClock
+
+log = logging.getLogger(__name__)
+EREMOTEIO = getattr(errno, "EREMOTEIO", 121)
 
 _DRIVERS = {"ADS1115": ADS1115, "ADS1015": ADS1015}
 _RATES = {"ADS1115": hardware.ADS1115_RATES, "ADS1015": hardware.ADS1015_RATES}
 _GAINS = (2 / 3, 1, 2, 4, 8, 16)
 _PINS = (ads1x15.Pin.A0, ads1x15.Pin.A1, ads1x15.Pin.A2, ads1x15.Pin.A3)
+#: Polls of the OS bit before a conversion counts as hung (a poll is >= 50 us of
+#: bus time, so this is far beyond the slowest 8 SPS conversion).
+MAX_POLLS = 10_000
+#: After a frame whose pipelined reads could not be trusted, read plainly this long.
+PLAIN_FRAMES_AFTER_MISSES = 200
+#: The earliest a conversion can end, in periods of the nominal data rate (the
+#: oscillator may run 10 % fast), and how much earlier to wake up than that,
+#: because the OS oversleeps.
+EARLIEST_END = 1 / 1.1
+SLEEP_MARGIN_S = 0.00015
+MIN_SLEEP_S = 0.0001
+#: How long ALERT/RDY may stay quiet before the chip is asked over I2C.
+READY_TIMEOUT_PERIODS = 3
+READY_TIMEOUT_S = 0.005
+MAX_SPINS = 200_000
+#: A carried-over conversion started longer than one period (+ this) before the
+#: next read_frame holds a stale sample and is converted again.
+CARRY_GRACE_S = 0.0005
 
 
 class DowelAdc:
@@ -28,10 +51,33 @@ class DowelAdc:
     boot) it raises ``OSError`` so the caller can retry later with
     :meth:`reconnect` (or by building a new one).  Bad settings raise
     ``ValueError`` before any bus traffic.
+
+    How a frame is read:
+
+    * ``pipelined=False``: the driver's own ``AnalogIn.voltage`` for each channel
+      in turn (config write, busy-poll of the config register, result read).
+    * ``pipelined=True`` (default): still single-shot conversions through the
+      driver's register helpers, but the chip never waits for the host: each
+      result is read while the next conversion runs (the conversion register
+      keeps the old result until the new one is done), the next frame's first
+      conversion starts as this one returns, and the host sleeps through most of
+      each conversion instead of polling all of it.
+    * ``ready``: optional callable, True while the ALERT/RDY line (GPIO23 in the
+      reference build) says a conversion is done, e.g. ``lambda: rdy.is_active``
+      for a gpiozero ``DigitalInputDevice(23, pull_up=True)``.  The chip is then
+      set up as a conversion-ready output and the end of a conversion is seen
+      on the pin instead of by I2C polls.  If the line never moves, polling
+      takes over.
+
+    ``clock`` (``now()``/``sleep()``, default :class:`~device.clock.RealClock`)
+    is only used to sleep through conversions; it must be the emulated chip's
+    clock in mock mode.
     """
 
     def __init__(self, i2c, chip: str = "ADS1115", gain: float = hardware.ADS_GAIN,
-                 data_rate: Optional[int] = None, address: int = hardware.ADS_ADDRESS) -> None:
+                 data_rate: Optional[int] = None, address: int = hardware.ADS_ADDRESS, *,
+                 pipelined: bool = True, ready: Optional[Callable[[], bool]] = None,
+                 clock=None) -> None:
         if chip not in _DRIVERS:
             raise ValueError(f"chip must be one of {', '.join(_DRIVERS)}, not {chip!r}")
         self.i2c = i2c
@@ -40,14 +86,28 @@ class DowelAdc:
         self._gain = _check_gain(gain)
         self._data_rate = _check_rate(chip, hardware.DEFAULT_DATA_RATE[chip]
                                       if data_rate is None else data_rate)
+        self.pipelined = pipelined
+        self.ready = ready
+        self.clock = clock or RealClock()
+        #: Pipelined results that could not be trusted and were converted again.
+        self.pipeline_misses = 0
+        self._plain_frames_left = 0
+        self._carry_t: Optional[float] = None   # next frame's first conversion started at
+        self._maybe_busy = False                # a conversion may still be running
+        self._needs_setup = False               # ALERT/RDY mode to be set up again
+        self._at_config = False                 # register pointer is at config
+        self._poll_buf = bytearray(1)
         self._ads = None
         self._channels: Tuple[AnalogIn, ...] = ()
+        # MUX code per frame channel: 1xx = AINx against GND (what AnalogIn uses).
+        self._mux = tuple(_PINS[hardware.ADC_CHANNEL[name]] + 0x04 for name in hardware.CHANNELS)
         self.open()
 
     # -- connection ---------------------------------------------------------------------
     def open(self) -> None:
         """(Re)build the driver on the bus: probes the address and writes the config."""
         self._ads = None
+        self._carry_t = None
         try:
             ads = _DRIVERS[self.chip](self.i2c, gain=self._gain, data_rate=self._data_rate,
                                       address=self.address)
@@ -55,13 +115,14 @@ class DowelAdc:
             # adafruit_bus_device reports a missing device as ValueError; to the
             # caller it is a bus fault like any NACK, so make it an OSError.
             if "No I2C device" in str(exc):
-                raise OSError(errno.EREMOTEIO if hasattr(errno, "EREMOTEIO") else 121,
-                              f"no {self.chip} answering at I2C address 0x{self.address:02x}") \
-                    from exc
+                raise OSError(EREMOTEIO, f"no {self.chip} answering at I2C address "
+                                         f"0x{self.address:02x}") from exc
             raise
         self._channels = tuple(AnalogIn(ads, _PINS[hardware.ADC_CHANNEL[name]])
                                for name in hardware.CHANNELS)
         self._ads = ads
+        self._maybe_busy = True
+        self._setup_ready()
 
     reconnect = open
 
@@ -69,12 +130,176 @@ class DowelAdc:
     def connected(self) -> bool:
         return self._ads is not None
 
+    def _setup_ready(self) -> None:
+        """ALERT/RDY as conversion-ready output: Hi_thresh MSB 1, Lo_thresh MSB 0,
+        comparator queue on (asserts after one conversion)."""
+        if self.ready is None:
+            return
+        ads = self._ads
+        ads.comparator_high_threshold = -32768
+        ads.comparator_low_threshold = 0
+        ads.comparator_queue_length = 1
+        self._at_config = False
+
     # -- reading -------------------------------------------------------------------------
     def read_frame(self) -> Tuple[float, float, float, float]:
         """(head, upper_back, sacrum, tilt) volts, one single-shot conversion each."""
         if self._ads is None:
             self.open()
-        return tuple(ch.voltage for ch in self._channels)
+        try:
+            if self._maybe_busy:
+                # A start written into a running conversion is ignored and the
+                # next result would be the wrong channel's: let it finish first.
+                self._carry_t = None
+                self._wait_idle()
+                self._maybe_busy = False
+            if not self.pipelined:
+                self._at_config = False
+                return tuple(ch.voltage for ch in self._channels)
+            if self._plain_frames_left > 0:
+                self._plain_frames_left -= 1
+                raw = self._read_plain()
+            else:
+                raw = self._read_pipelined()
+        except OSError:
+            # The chip may have been reset (unplugged): set the ALERT/RDY mode up
+            # again with the first read that gets through.
+            self._maybe_busy = True
+            self._carry_t = None
+            self._needs_setup = self.ready is not None
+            raise
+        return tuple(ch.convert_to_voltage(v) for ch, v in zip(self._channels, raw))
+
+    def _read_plain(self) -> list:
+        raw = []
+        for i in range(len(self._mux)):
+            t_start = self._start(i)
+            self._wait(t_start)
+            raw.append(self._result())
+        return raw
+
+    def _read_pipelined(self) -> list:
+        """One frame of pipelined single-shot conversions (see the class docstring).
+
+        A result read while the next conversion runs is only trusted when the
+        check right after it still says "converting" (else the new result may
+        already have replaced it); such a channel is converted again on its own.
+        """
+        n = len(self._mux)
+        raw = [0] * n
+        misses = 0
+        pending = None                  # channel whose result sits in the register
+        first = 0
+        if self._carry_t is not None:
+            fresh = self.clock.now() - self._carry_t <= 1.0 / self._data_rate + CARRY_GRACE_S
+            self._wait(self._carry_t)
+            self._carry_t = None
+            if fresh:
+                pending, first = 0, 1
+            # else: the caller paused; that head sample is stale, convert it again
+        for i in range(first, n + 1):
+            index = i % n               # i == n: the next frame's first channel
+            t_start = self._start(index)
+            if pending is not None:
+                value = self._result()
+                if self._converting_now():
+                    raw[pending] = value
+                else:
+                    misses += 1
+                    if i < n:
+                        raw[index] = self._result()
+                    t_redo = self._start(pending)
+                    self._wait(t_redo)
+                    raw[pending] = self._result()
+                    pending = None
+                    if i == n:
+                        self._maybe_busy = False
+                        break
+                    continue
+            if i == n:
+                self._carry_t = t_start
+                break
+            self._wait(t_start)
+            pending = index
+        self.pipeline_misses += misses
+        if misses > 1:
+            # The host cannot keep up with the conversions (very high data rate,
+            # sped-up clock, busy CPU): plain reads are faster for a while.
+            self._plain_frames_left = PLAIN_FRAMES_AFTER_MISSES
+            if self._carry_t is not None:
+                self._carry_t = None
+                self._maybe_busy = True
+        return raw
+
+    # Register traffic, through the driver's own device and register helpers.
+    def _start(self, index: int) -> float:
+        """Config write with OS=1 and the channel's MUX: starts one conversion.
+        Returns the clock time it started at."""
+        if self._needs_setup:
+            self._setup_ready()
+            self._needs_setup = False
+        self._ads._write_config(self._mux[index])
+        self._at_config = True
+        return self.clock.now()
+
+    def _result(self) -> int:
+        ads = self._ads
+        value = ads._conversion_value(ads.get_last_result())
+        self._at_config = False
+        return value
+
+    def _converting_i2c(self) -> bool:
+        """OS bit of the config register.  With the pointer already at config a
+        one-byte read (20 bit times) does, shorter than the driver's poll."""
+        if not self._at_config:
+            busy = not self._ads._conversion_complete()
+            self._at_config = True
+            return busy
+        dev = self._ads.i2c_device
+        with dev:
+            dev.readinto(self._poll_buf, end=1)
+        return not self._poll_buf[0] & 0x80
+
+    def _converting_now(self) -> bool:
+        if self.ready is not None:
+            return not self.ready()
+        return self._converting_i2c()
+
+    def _wait(self, t_start: float) -> None:
+        """Until the conversion started at ``t_start`` is done: sleep through the
+        part of it that cannot have ended yet, then watch ALERT/RDY or poll."""
+        clock = self.clock
+        period = 1.0 / self._data_rate
+        delay = t_start + period * EARLIEST_END - SLEEP_MARGIN_S - clock.now()
+        if delay > MIN_SLEEP_S:
+            clock.sleep(delay)
+        ready = self.ready
+        if ready is not None:
+            deadline = t_start + READY_TIMEOUT_PERIODS * period + READY_TIMEOUT_S
+            spins = 0
+            while not ready():
+                spins += 1
+                # The spin count also ends the wait on a clock that is not moving.
+                if spins >= MAX_SPINS or clock.now() > deadline:
+                    if self._converting_i2c():
+                        break                   # slow chip: keep polling below
+                    log.warning("ALERT/RDY line does not follow the conversions; "
+                                "polling the config register instead")
+                    self.ready = None
+                    return
+            else:
+                return
+        for _ in range(MAX_POLLS):
+            if not self._converting_i2c():
+                return
+        raise OSError(errno.ETIMEDOUT, f"{self.chip} conversion did not finish")
+
+    def _wait_idle(self) -> None:
+        self._at_config = False
+        for _ in range(MAX_POLLS):
+            if not self._converting_i2c():
+                return
+        raise OSError(errno.ETIMEDOUT, f"{self.chip} conversion did not finish")
 
     # -- settings -----------------------------------------------------------------------
     @property
@@ -86,6 +311,7 @@ class DowelAdc:
     def data_rate(self, rate: int) -> None:
         rate = _check_rate(self.chip, rate)
         if self._ads is not None and rate != self._ads.data_rate:
+            self._settings_changed()
             self._ads.data_rate = rate          # writes the config register
         self._data_rate = rate
 
@@ -98,8 +324,16 @@ class DowelAdc:
     def gain(self, gain: float) -> None:
         gain = _check_gain(gain)
         if self._ads is not None and gain != self._ads.gain:
+            self._settings_changed()
             self._ads.gain = gain
         self._gain = gain
+
+    def _settings_changed(self) -> None:
+        # A conversion started with the old settings must not be scaled with the
+        # new ones: let it run out and start afresh.
+        self._carry_t = None
+        self._maybe_busy = True
+        self._at_config = False
 
     @property
     def full_scale_v(self) -> float:
@@ -136,8 +370,12 @@ def open_pi_bus():
 
 def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int] = None,
                   gain: float = hardware.ADS_GAIN, transaction_overhead_s: float = 0.0,
-                  osc_tolerance: float = 0.0, seed: Optional[int] = None):
+                  osc_tolerance: float = 0.0, seed: Optional[int] = None,
+                  pipelined: bool = True, ready_pin: bool = True):
     """Mock mode: the real driver on an emulated chip fed by ``source``.
+
+    ``ready_pin``: the reference build's ALERT/RDY wire to GPIO23 is there (the
+    emulated pin's level is read directly; low = conversion ready).
 
     ``transaction_overhead_s`` is what Linux and Python would add per I2C
     transaction on top of this machine's own CPU time (0.1-0.3 ms on a Pi Zero).
@@ -149,5 +387,7 @@ def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int]
                                  osc_tolerance=osc_tolerance, seed=seed)
     bus = EmulatedI2C(clock, {hardware.ADS_ADDRESS: chip_model},
                       transaction_overhead_s=transaction_overhead_s)
-    adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate)
+    ready = (lambda: not chip_model.alert_rdy) if ready_pin else None
+    adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
+                   ready=ready, clock=clock)
     return adc, bus, chip_model

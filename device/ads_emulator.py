@@ -95,6 +95,7 @@ class EmulatedADS1x15:
         # the error is drawn once per chip, not per conversion.
         self.osc_factor = 1.0 + random.Random(seed).uniform(-osc_tolerance, osc_tolerance)
         self.conversions = 0        # completed conversions since power-on
+        self.bus = None             # the EmulatedI2C it hangs on, which knows the wire time
         self.reset()
 
     # -- power-on state ------------------------------------------------------------
@@ -239,7 +240,7 @@ class EmulatedADS1x15:
     @property
     def alert_rdy(self) -> bool:
         """Level of the open-drain ALERT/RDY pin with its pull-up (True = high) now."""
-        t = self.clock.now()
+        t = self._now()
         self._advance(t)
         cfg = self._config
         if (cfg & COMP_QUE_MASK) == 3:
@@ -255,16 +256,19 @@ class EmulatedADS1x15:
         active_high = bool(cfg & COMP_POL_HIGH)
         return asserted == active_high
 
+    def _now(self) -> float:
+        return self.bus.now() if self.bus is not None else self.clock.now()
+
     @property
     def converting(self) -> bool:
-        self._advance(self.clock.now())
+        self._advance(self._now())
         return self._busy
 
     def register(self, reg: int) -> int:
         """A register's value as a read would return it now (for tests and debugging)."""
         saved = self._pointer
         self._pointer = reg & 0x03
-        data = self.i2c_read(2, self.clock.now())
+        data = self.i2c_read(2, self._now())
         self._pointer = saved
         return (data[0] << 8) | data[1]
 
@@ -303,6 +307,8 @@ class EmulatedI2C:
         self._unplugged = False
         self._lock = threading.Lock()
         self._deinited = False
+        for chip in self.devices.values():
+            chip.bus = self
 
     # -- fault injection ------------------------------------------------------------
     def fail_next(self, n: int = 1) -> None:
@@ -341,7 +347,7 @@ class EmulatedI2C:
                       end: Optional[int] = None) -> None:
         end = len(buffer) if end is None else end
         chip, t_end = self._transaction(address, end - start)
-        buffer[start:end] = chip.i2c_read(end - start, t_end)
+        buffer[start:end] = chip.i2c_read(end - start, self._data_phase(t_end, end - start))
 
     def writeto_then_readfrom(self, address: int, buffer_out, buffer_in, *, out_start: int = 0,
                               out_end: Optional[int] = None, in_start: int = 0,
@@ -350,10 +356,9 @@ class EmulatedI2C:
         in_end = len(buffer_in) if in_end is None else in_end
         n_in = in_end - in_start
         chip, t_end = self._transaction(address, len(data), n_in, repeated=True)
-        # The read half runs for its own bit time after the write half.
-        t_write = t_end - (10 + 9 * n_in) / self.bus_hz
-        chip.i2c_write(data, t_write)
-        buffer_in[in_start:in_end] = chip.i2c_read(n_in, t_end)
+        t_read = self._data_phase(t_end, n_in)
+        chip.i2c_write(data, t_read - 10 / self.bus_hz)   # before repeated start + address
+        buffer_in[in_start:in_end] = chip.i2c_read(n_in, t_read)
 
     def deinit(self) -> None:
         self._deinited = True
@@ -366,6 +371,10 @@ class EmulatedI2C:
         return False
 
     # -- bus time -------------------------------------------------------------------------
+    def now(self) -> float:
+        """Clock time on the wire: the clock plus the bus time owed but not yet slept."""
+        return self.clock.now() + self._owed_s
+
     def transaction_s(self, n_bytes: int, n_bytes_2: int = 0, repeated: bool = False) -> float:
         """Wire time of one transaction: start, address + data bytes (9 bits each with
         ACK), an optional repeated start + address + second part, stop."""
@@ -373,6 +382,11 @@ class EmulatedI2C:
         if repeated:
             bits += 1 + 9 * (1 + n_bytes_2)
         return bits / self.bus_hz + self.transaction_overhead_s
+
+    def _data_phase(self, t_end: float, n_read: int) -> float:
+        """When the chip loads the register it sends: right after the read address
+        is acknowledged, ``n_read`` bytes and the stop before the transaction ends."""
+        return t_end - (9 * n_read + 1) / self.bus_hz
 
     def _transaction(self, address: int, n_bytes: int, n_bytes_2: int = 0,
                      repeated: bool = False):
