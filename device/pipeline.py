@@ -72,8 +72,8 @@ UPRIGHT_LEARN_S = 1.0
 UPRIGHT_GATE_DEG = 4.0
 #: A loss belongs to a rep when it starts within this margin of the rep.
 REP_MARGIN_S = 0.15
-#: Set start: the first touch counts as the start if it came at most this long before
-#: all three points were on.
+#: Set start: when the last of the three points began to touch, if that was at most
+#: this long before all three were firmly on.
 PLACE_MAX_S = 1.0
 
 
@@ -116,7 +116,8 @@ class Pipeline:
         # idle: watching for the dowel to be placed
         self._present_since = 0.0
         self._present_n = 0
-        self._first_touch_t: Optional[float] = None
+        self._touch_t: list = [None, None, None]
+        self._idle_prev_t: Optional[float] = None
         self._wait_release = False                # a set ended with the dowel still on
         # in a set
         self._set_confirm_t = 0.0
@@ -183,7 +184,9 @@ class Pipeline:
             self._all_low_n += 1
             last_low = max(pt.low_since for pt in pts)
             if self._all_low_n >= 2 and t - last_low >= debounce_s - 1e-6:
-                self._end_set(last_low, events)
+                # the set ends when the last point has no force left
+                end = max(pt.zero_t if pt.zero_t is not None else pt.low_since for pt in pts)
+                self._end_set(end, events)
                 return events
         else:
             self._all_low_n = 0
@@ -218,10 +221,16 @@ class Pipeline:
         h, u, s = frame.head, frame.upper_back, frame.sacrum
         pts = self._points
         pts[0].v, pts[1].v, pts[2].v = h, u, s
-        if h < NEAR_ZERO_V and u < NEAR_ZERO_V and s < NEAR_ZERO_V:
-            self._first_touch_t = None
-        elif self._first_touch_t is None:
-            self._first_touch_t = t
+        # when each point began touching (the set starts when the last one did)
+        # (the last frame before it read anything: the force starts from zero)
+        touch = self._touch_t
+        before = self._idle_prev_t if self._idle_prev_t is not None else t
+        for i, v in enumerate((h, u, s)):
+            if v < NEAR_ZERO_V:
+                touch[i] = None
+            elif touch[i] is None:
+                touch[i] = before
+        self._idle_prev_t = t
         pv = self._present_v
         if h > pv[0] and u > pv[1] and s > pv[2]:
             if self._wait_release:
@@ -237,9 +246,9 @@ class Pipeline:
 
     def _start_set(self, t: float, frame: Frame, events: list) -> None:
         start = self._present_since
-        ft = self._first_touch_t
-        if ft is not None and start - ft <= PLACE_MAX_S:
-            start = ft
+        touched = [x for x in self._touch_t if x is not None]
+        if len(touched) == 3 and start - max(touched) <= PLACE_MAX_S:
+            start = max(touched)
         self._in_set = True
         self._set_index += 1
         self._present_n = 0
@@ -331,7 +340,8 @@ class Pipeline:
         self._sets.append(st)
         self._set = None
         self._in_set = False
-        self._first_touch_t = None
+        self._touch_t = [None, None, None]
+        self._idle_prev_t = None
         self._present_n = 0
         self._upright_learning = False
         events.append({"type": "set_completed", "t": t, "set_index": self._set_index,
