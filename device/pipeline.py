@@ -11,17 +11,25 @@ and ends when all three are released.  With no contact at all the dowel is
 idle whatever the tilt reads (leaning on a wall is not a rep).
 
 Losses and removal.  A point below its threshold for longer than the
-debounce is lost and the alert goes on - unless the dowel is probably being
-taken off.  Taking the dowel off looks like this in recordings: the athlete is
-upright, and all three points let go within a few hundred ms of each other,
-their force fading over a couple of hundred ms.  So when a point's loss is
-confirmed while the athlete is upright and another point is already low
-(or sagging well below its resting level), the alert is *held* for a short
-while; if all three points go, it was a removal: no alert, nothing recorded.
-If not, the loss is reported with its true start.  The holds are short
-enough that a real loss still alerts within the SPEC's 80 ms (see
-``HOLD_*``); a loss still open when the set ends by removal is retracted
-too, so it never appears in the report (the alert, if it fired, did).
+debounce is lost and the alert goes on at once - unless the dowel may be
+coming off.  Taking the dowel off looks like this in recordings: the athlete
+stands upright and still, and the three points let go within a few hundred ms
+of each other, each fading over 0.1-0.35 s; a lost contact instead snaps to
+zero within tens of ms, during a hinge or at either end of it.  So only while
+the athlete is upright and still is the alert *held* (``HOLD_*``):
+
+* a point that faded slowly (a let-go) is held up to ``HOLD_LETGO_S``;
+* a sudden drop only until it reads zero plus ``HOLD_AFTER_ZERO_S`` (the
+  SPEC measures latency from the moment contact is gone, so this costs a real
+  loss almost nothing), longer if another point is letting go too.
+
+If all three points go, it was a removal: no alert, nothing recorded, and a
+loss still open at that moment (begun within ``REMOVAL_WINDOW_S``) is
+retracted, so it never appears in the report (the alert, if it fired, does:
+the pins changed).  Otherwise the loss is reported with its true start (the
+first low frame).  A loss between reps belongs to the next rep; one after the
+last rep to the last rep (the SPEC shape keeps losses inside reps); every set
+also lists all its losses (``losses``) and whether it was ``clean``.
 """
 from __future__ import annotations
 
@@ -29,7 +37,7 @@ import math
 from typing import Optional
 
 from . import hardware
-from .analysis import RETURN_DEG, UPRIGHT, RETURN, RepTracker
+from .analysis import RETURN, UPRIGHT, RepTracker
 from .config import Settings
 from .detection import (CONTACT, LOST, NEAR_ZERO_V, PRESENT_V, PointContact, TiltFilter,
                         _asin_deg, threshold_fractions)

@@ -5,7 +5,6 @@ electrical model, numpy for the signal); other test files import it.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
