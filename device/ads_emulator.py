@@ -94,7 +94,7 @@ class EmulatedADS1x15:
         # A real oscillator is off by a fixed amount (within its tolerance), so
         # the error is drawn once per chip, not per conversion.
         self.osc_factor = 1.0 + random.Random(seed).uniform(-osc_tolerance, osc_tolerance)
-        self.conversions = 0        # completed conversions since power-on
+        self._conversions = 0       # completed conversions since power-on
         self.bus = None             # the EmulatedI2C it hangs on, which knows the wire time
         self.reset()
 
@@ -146,7 +146,7 @@ class EmulatedADS1x15:
         if self.bits == 12:
             code <<= 4                  # 12-bit result, left-justified
         self._conversion = code & 0xFFFF
-        self.conversions += count
+        self._conversions += count
         self._last_done = end
         self._compare(code, cfg)
 
@@ -255,6 +255,12 @@ class EmulatedADS1x15:
             asserted = self._comp_active
         active_high = bool(cfg & COMP_POL_HIGH)
         return asserted == active_high
+
+    @property
+    def conversions(self) -> int:
+        """Conversions completed since the chip was made (up to now)."""
+        self._advance(self._now())
+        return self._conversions
 
     def _now(self) -> float:
         return self.bus.now() if self.bus is not None else self.clock.now()
