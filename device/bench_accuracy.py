@@ -176,11 +176,13 @@ def _answers(doc: dict) -> tuple:
 
 def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
                        settings: Optional[Settings] = None, noisy: Optional[bool] = None,
-                       progress=None) -> dict:
+                       progress=None, **overrides) -> dict:
     """Score ``n_sessions`` simulated sessions (seeds ``seed..``) at each rate.
 
-    ``noisy=None`` alternates clean and noisy sessions.  Returns per rate the
-    aggregated numbers (see :func:`format_table`) and the failure notes.
+    ``noisy=None`` alternates clean and noisy sessions; ``overrides`` go to
+    :func:`device.simulator.generate_session` (e.g. ``stagger_s=0.5`` for the
+    hardest removals).  Returns per rate the aggregated numbers (see
+    :func:`format_table`) and the failure notes.
     """
     from .simulator import generate_session
 
@@ -190,7 +192,7 @@ def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
     for k in range(n_sessions):
         s_seed = seed + k
         is_noisy = (k % 2 == 1) if noisy is None else noisy
-        session = generate_session(s_seed, noisy=is_noisy)
+        session = generate_session(s_seed, noisy=is_noisy, **overrides)
         answers = {}
         for rate in rates_hz:
             frames = session.frames(rate_hz=rate, jitter=0.2, seed=s_seed)
@@ -208,7 +210,8 @@ def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
         if progress:
             progress(k + 1, n_sessions)
 
-    result = {"sessions": n_sessions, "seed": seed, "rates": {},
+    result = {"sessions": n_sessions, "seed": seed, "rates": {}, "overrides": overrides,
+              "noisy": noisy,
               "rate_disagreements": disagreements}
     for rate, acc in per_rate.items():
         scores = acc["scores"]
@@ -267,9 +270,13 @@ def format_table(result: dict, max_failures: int = 30) -> str:
     row("false alerts", "false_alerts", "{}", "0")
     row("CPU per frame (us)", "cpu_us_per_frame", "{:.1f}", "<= 50")
     headers = ["accuracy"] + [f"{r} fps" for r in rates] + ["target"]
+    noisy = result.get("noisy")
     out = [table(headers, rows, title=f"Accuracy: {result['sessions']} simulated sessions "
                                       f"(seeds {result['seed']}..{result['seed'] + result['sessions'] - 1}, "
-                                      "every other one noisy)")]
+                                      + ("every other one noisy" if noisy is None else
+                                         "noisy" if noisy else "clean")
+                                      + "".join(f", {k}={v}" for k, v in result.get("overrides", {}).items())
+                                      + ")")]
     dis = result["rate_disagreements"]
     out.append(f"different answers between frame rates: {len(dis)} session(s)"
                + (f" (seeds {', '.join(map(str, dis[:10]))})" if dis else ""))
