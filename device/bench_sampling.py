@@ -12,9 +12,10 @@ import numpy as np
 from .adc import make_mock_adc
 from .clock import RealClock
 
-#: (chip, data rate, how the frame is read).  The first rows are the product's
+#: (chip, data rate, how the frame is read[, extra seconds per I2C transaction]).  The first rows are the product's
 #: default (pipelined, ALERT/RDY wired); the last two show what the driver's
 #: plain ``AnalogIn.voltage`` and pipelining without the RDY wire reach.
+PI_ZERO_OVERHEAD_S = 0.0002
 CONFIGS = (
     ("ADS1115", 860, "pipelined+rdy"),
     ("ADS1115", 475, "pipelined+rdy"),
@@ -22,6 +23,9 @@ CONFIGS = (
     ("ADS1015", 3300, "pipelined+rdy"),
     ("ADS1115", 860, "pipelined, no rdy"),
     ("ADS1115", 860, "driver AnalogIn"),
+    # A Pi Zero adds 0.1-0.3 ms of Linux and Python time per transaction (SPEC).
+    ("ADS1115", 860, "pipelined+rdy", PI_ZERO_OVERHEAD_S),
+    ("ADS1115", 860, "driver AnalogIn", PI_ZERO_OVERHEAD_S),
 )
 TARGET_RATIO = 0.90
 _READS = {"pipelined+rdy": dict(pipelined=True, ready_pin=True),
@@ -56,6 +60,8 @@ def measure(chip: str, data_rate: int, read: str = "pipelined+rdy", seconds: flo
     intervals_ms = np.diff(np.asarray(stamps)) * 1000.0
     p50, p95, p99 = np.percentile(intervals_ms, [50, 95, 99])
     rate = frames / elapsed
+    if transaction_overhead_s:
+        read = f"{read} +{transaction_overhead_s * 1e3:g} ms/I2C"
     return {"chip": chip, "data_rate": data_rate, "read": read,
             "frames": frames, "seconds": round(elapsed, 3),
             "frames_per_s": rate, "ceiling_hz": adc.ceiling_hz,
@@ -69,7 +75,8 @@ def measure(chip: str, data_rate: int, read: str = "pipelined+rdy", seconds: flo
 
 def run_sampling_bench(seconds: float = 3.0, configs=CONFIGS) -> list:
     """One row per configuration (see :func:`measure`)."""
-    return [measure(chip, rate, read, seconds) for chip, rate, read in configs]
+    return [measure(*config[:3], seconds=seconds, transaction_overhead_s=(config[3:] or (0.0,))[0])
+            for config in configs]
 
 
 def format_table(rows) -> str:
