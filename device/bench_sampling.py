@@ -12,9 +12,10 @@ import numpy as np
 from .adc import make_mock_adc
 from .clock import RealClock
 
-#: (chip, data rate, how the frame is read[, extra seconds per I2C transaction]).  The first rows are the product's
-#: default (pipelined, ALERT/RDY wired); the last two show what the driver's
-#: plain ``AnalogIn.voltage`` and pipelining without the RDY wire reach.
+#: (chip, data rate, how the frame is read[, extra seconds per I2C transaction]).
+#: The first rows are the product's default (pipelined, ALERT/RDY wired); then
+#: pipelining without the RDY wire and the driver's plain ``AnalogIn.voltage``;
+#: the last two add a Pi Zero's per-transaction overhead.
 PI_ZERO_OVERHEAD_S = 0.0002
 CONFIGS = (
     ("ADS1115", 860, "pipelined+rdy"),
