@@ -147,7 +147,7 @@ class DowelAdc:
         if self._ads is None:
             self.open()
         try:
-            if self._maybe_busy:
+            if self._maybe_busy or (self._carry_t is not None and not self.pipelined):
                 # A start written into a running conversion is ignored and the
                 # next result would be the wrong channel's: let it finish first.
                 self._carry_t = None
