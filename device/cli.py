@@ -97,12 +97,18 @@ def _build_core(args, settings, settings_store, max_frames=None):
 
     if args.speed != 1.0:
         raise SystemExit(_error("--speed only applies to mock mode (--mock)"))
+    from gpiozero import DigitalInputDevice
+
     bus_holder: dict = {}
+    # ALERT/RDY (open drain, active low) tells when a conversion is done without
+    # polling over I2C; DowelAdc falls back to polling if the wire is not there.
+    rdy = None if args.no_rdy else DigitalInputDevice(hardware.PIN_ALERT_RDY, pull_up=True)
 
     def adc_factory(s):
         if "bus" not in bus_holder:
             bus_holder["bus"] = open_pi_bus()
-        return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate)
+        return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
+                        ready=(lambda: rdy.is_active) if rdy is not None else None)
 
     alerts = Alerts(None, buzzer_enabled=settings.buzzer, button_pin=hardware.PIN_BUTTON)
     return DowelCore(adc_factory, settings, alerts, settings_store=settings_store,
@@ -130,6 +136,8 @@ def _add_core_flags(p: argparse.ArgumentParser) -> None:
                    help="settings, device token and history live here (default: "
                         "$DOWEL_DATA_DIR, /var/lib/smart-dowel on the Pi, else ~/.local/share/smart-dowel)")
     g.add_argument("--no-buzzer", action="store_true", help="LED only, buzzer silent")
+    g.add_argument("--no-rdy", action="store_true",
+                   help="the ADS1115's ALERT/RDY is not wired to GPIO23: poll the chip over I2C")
 
 
 # -- run ----------------------------------------------------------------------------

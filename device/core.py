@@ -43,6 +43,8 @@ __all__ = ["DowelCore", "CalibrationError", "build_mock_core", "FAULT_AFTER_S"]
 FAULT_AFTER_S = 0.25
 #: Pause between retries while the ADC is not answering.
 RETRY_INTERVAL_S = 0.05
+#: Pause between retries of a read that just failed (before it counts as a fault).
+QUICK_RETRY_S = 0.002
 #: Status snapshots published per second (the dashboard throttles further per client).
 STATUS_HZ = 20.0
 #: Seconds of frames kept in the ring buffer.
@@ -193,6 +195,10 @@ class DowelCore:
         if self._fault is not None:
             self._publish_status(now)
             self.clock.sleep(RETRY_INTERVAL_S)
+        else:
+            # A glitch is retried at once, but not in a tight loop: a NACKing bus
+            # answers instantly and would otherwise burn a core.
+            self.clock.sleep(QUICK_RETRY_S)
 
     def _set_fault(self, t: float, message: Optional[str]) -> None:
         with self._lock:
@@ -285,7 +291,7 @@ class DowelCore:
             if len(intervals):
                 jitter = float(np.percentile(np.abs(intervals - np.median(intervals)), 95))
         return {
-            "frame_rate_hz": round(rate, 1),
+            "frame_rate_hz": round(float(rate), 1),
             "jitter_ms_p95": round(jitter * 1000.0 / self.clock.speed, 2),
             "read_errors": self._read_errors,
             "fault": self._fault,
@@ -417,18 +423,26 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
     holder: dict = {}
 
     def adc_factory(s: Settings):
-        if "adc" not in holder:
+        # A new emulated chip only when the model changes (settings can switch
+        # ADS1115 <-> ADS1015); otherwise reopen the same one, as on real hardware.
+        if holder.get("model") != s.chip:
             adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
                                            gain=s.gain)
-            holder.update(adc=adc, bus=bus, chip=chip)
+            holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)
+            core_ref = holder.get("core")
+            if core_ref is not None:
+                core_ref.mock_bus, core_ref.mock_chip = bus, chip
             return adc
-        return holder["adc"]
+        adc = holder["adc"]
+        adc.data_rate, adc.gain = s.data_rate, s.gain
+        return adc
 
     core = DowelCore(adc_factory, settings, alerts, clock=clock, settings_store=settings_store,
                      source=source, source_name=source_name or "mock", rate_hz=rate_hz,
                      max_frames=max_frames)
     # Build the emulated chip now so tests can reach it before the loop starts.
     adc_factory(settings)
+    holder["core"] = core
     core.mock_bus = holder["bus"]
     core.mock_chip = holder["chip"]
     core.pin_factory = pins

@@ -149,3 +149,14 @@ def test_calibration_without_contact_is_refused(make_core):
     with pytest.raises(CalibrationError, match="no contact"):
         core.calibrate(duration_s=0.5)
     assert core.settings.calibration is None
+
+
+def test_switching_the_chip_model_rebuilds_the_driver_and_keeps_reading(make_core):
+    core = make_core(ScriptSource()).start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
+    core.update_settings({"chip": "ADS1015", "data_rate": 3300})
+    assert wait_for(lambda: core.mock_chip.model == "ADS1015")
+    before = core.get_status()["health"]["frames"]
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > before + 50)
+    head = core.get_status()["points"]["head"]["v"]
+    assert head == pytest.approx(HELD["head"], abs=0.01)
