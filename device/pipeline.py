@@ -62,7 +62,7 @@ POINTS = hardware.POINTS
 #: * Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION``
 #:   of its resting level) is a removal under way: hold up to ``HOLD_EVIDENCE_S``.
 UPRIGHT_BAND_DEG = 4.0
-SLOW_FADE_S = 0.040
+SLOW_FADE_S = 0.038
 HOLD_LETGO_S = 0.60
 HOLD_AFTER_ZERO_S = 0.035
 HOLD_FAST_CAP_S = 0.060
