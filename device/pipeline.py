@@ -59,8 +59,14 @@ POINTS = hardware.POINTS
 #: * A sudden drop is held only until the point reads zero plus
 #:   ``HOLD_AFTER_ZERO_S`` (latency is measured from the moment force is gone, so
 #:   this costs a real loss little), or ``HOLD_FAST_CAP_S`` if it never reads zero.
-#: * Another point low, lost or sagging (smoothed reading below ``SAG_FRACTION``
-#:   of its resting level) is a removal under way: hold up to ``HOLD_EVIDENCE_S``.
+#: * Another point letting go too (below its threshold after a fade longer than
+#:   ``EVIDENCE_FADE_S``, or - if this point's own fade was that long - sagging,
+#:   its smoothed reading below ``SAG_FRACTION`` of its resting level) is a
+#:   removal under way: hold up to ``HOLD_EVIDENCE_S``.  (A lost contact shifts
+#:   the load on the other points too, so a sag alone is no evidence.)
+#:
+#: Measured on the simulator (docs in the bench): real losses fade < 36 ms even
+#: at their slowest (80 ms to zero force); let-gos of 0.1-0.35 s fade 34-150 ms.
 UPRIGHT_BAND_DEG = 4.0
 SLOW_FADE_S = 0.038
 HOLD_LETGO_S = 0.60
@@ -69,7 +75,8 @@ HOLD_FAST_CAP_S = 0.060
 SAG_FRACTION = 0.9
 HOLD_EVIDENCE_S = 0.50
 EVIDENCE_FADE_S = 0.025
-SAG_EVIDENCE = True
+#: Coming back up from a rep counts as "upright and still" once the pitch has
+#: not dropped by a degree for this long.
 RETURN_STILL_S = 0.1
 #: A loss still open when the set ends is taken as part of the removal if it
 #: began this close to the end of the set.
@@ -157,6 +164,10 @@ class Pipeline:
                 pt.off_frac, pt.on_frac = off_frac, on_frac
         if cal is not None:
             self._present_v = [min(PRESENT_V, cal.points[p].on_v) for p in POINTS]
+            if hasattr(self, "_tilt_v"):          # a calibration taken mid-session
+                self._upright_learning = False
+                self._upright_samples = []
+                self._set_upright(cal.tilt_upright_v)
         else:
             self._present_v = [PRESENT_V] * 3
 
@@ -389,8 +400,7 @@ class Pipeline:
                     if j == i:
                         continue
                     if (q.state != CONTACT and q.fade_s > EVIDENCE_FADE_S) or \
-                            (SAG_EVIDENCE and pt.fade_s > EVIDENCE_FADE_S
-                             and q.fast_v < q.rest_v * SAG_FRACTION):
+                            (pt.fade_s > EVIDENCE_FADE_S and q.fast_v < q.rest_v * SAG_FRACTION):
                         deadline = max(deadline, loss.start + HOLD_EVIDENCE_S)
                         break
             if t >= deadline:
