@@ -124,7 +124,7 @@ def _bench_frames(trace):
         from .trace import read_trace
 
         return read_trace(trace), Path(trace).name
-    sample = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "sloppy-two-sets.csv"
+    sample = Path(__file__).resolve().parents[1] / "tests" / "data" / "sloppy-two-sets.csv"
     if sample.exists():
         from .trace import read_trace
 

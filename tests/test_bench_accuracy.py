@@ -67,7 +67,6 @@ def test_losses_match_by_point_and_start_once_each():
 
 @pytest.fixture(scope="module")
 def small_bench():
-    pytest.importorskip("device.simulator")
     return run_accuracy_bench(n_sessions=4, seed=100)
 
 

@@ -12,7 +12,7 @@ from device.hardware import fsr_volts
 from device.trace import read_trace, write_trace
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT.parent / "shared" / "samples" / "sloppy-two-sets.csv"
+SAMPLE = ROOT / "tests" / "data" / "sloppy-two-sets.csv"
 TRUTH = SAMPLE.with_suffix(".truth.json")
 
 

@@ -1,5 +1,6 @@
 """HistoryWriter: events from the core's bus into the store, on its own thread."""
 import sqlite3
+from pathlib import Path
 import time
 
 import pytest
@@ -262,7 +263,7 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
     from device.core import DowelCore
 
     clock = ScaledClock(20.0)
-    adc = TraceAdc("/work/shared/samples/sloppy-two-sets.csv", clock)
+    adc = TraceAdc(str(Path(__file__).parent / "data" / "sloppy-two-sets.csv"), clock)
     core = DowelCore(lambda settings: adc, Settings(), Alerts(mock_pin_factory()), clock=clock,
                      source=adc, rate_hz=100.0)
     store = Store(tmp_path / "h.db")

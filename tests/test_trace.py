@@ -64,6 +64,6 @@ def test_round_trip_and_partial_file_is_valid(tmp_path):
 def test_the_sample_session_reads(tmp_path):
     from pathlib import Path
 
-    sample = Path(__file__).resolve().parents[2] / "shared" / "samples" / "sloppy-two-sets.csv"
+    sample = Path(__file__).resolve().parent / "data" / "sloppy-two-sets.csv"
     frames = read_trace(sample)
     assert len(frames) > 20_000 and frames[-1].t > 100
