@@ -12,6 +12,7 @@ a non-looping source has run out; the core then stops).
 from __future__ import annotations
 
 import bisect
+import threading
 from typing import List, Optional, Sequence, Tuple
 
 from . import hardware
@@ -27,29 +28,56 @@ class SimulatedAthlete:
     """A simulated session as a source; loops forever (live mock mode) or finishes.
 
     ``session`` defaults to ``generate_session(seed)``.  ``truth`` and
-    ``duration_s`` are the session's (times within one pass of the loop).
+    ``duration_s`` are the current session's (times within one pass of the loop).
+    Looping over a generated session moves on to the next seed's athlete at each
+    pass, so a mock dashboard left running does not replay the same minutes; the
+    next session is generated in the background, never on the polling thread.
+    A session passed in is repeated as it is.
     """
 
     def __init__(self, session: Optional[SimSession] = None, seed: int = 0,
                  loop: bool = True) -> None:
+        self._fresh_each_pass = session is None and loop
         self.session = session if session is not None else generate_session(seed)
         self.seed = seed
         self.loop = loop
         self.finished = False
         self.duration_s = self.session.duration_s
+        self._pass_start = 0.0
+        self._next: Optional[SimSession] = None
+        self._next_thread: Optional[threading.Thread] = None
+        if self._fresh_each_pass:
+            self._prepare_next()
+
+    def _prepare_next(self) -> None:
+        seed = self.seed + 1
+
+        def build() -> None:
+            self._next = generate_session(seed)
+
+        self._next_thread = threading.Thread(target=build, name="next-athlete", daemon=True)
+        self._next_thread.start()
 
     @property
     def truth(self) -> dict:
         return self.session.truth
 
     def voltages(self, t: float) -> Volts:
-        if t >= self.duration_s:
-            if self.loop:
-                # Sessions begin and end idle (dowel off), so the seam is not a set.
-                t = t % self.duration_s
-            else:
+        local = t - self._pass_start
+        if local >= self.duration_s:
+            if not self.loop:
                 self.finished = True
-        return self.session.voltages(t)
+            elif self._fresh_each_pass and self._next is not None:
+                # Sessions begin and end idle (dowel off), so the seam is not a set.
+                self._pass_start += self.duration_s
+                self.session, self._next = self._next, None
+                self.seed += 1
+                self.duration_s = self.session.duration_s
+                self._prepare_next()
+                local = t - self._pass_start
+            else:
+                local = local % self.duration_s
+        return self.session.voltages(local)
 
     def frames(self, rate_hz: float = 200.0, jitter: float = 0.2,
                seed: Optional[int] = None) -> List[Frame]:

@@ -140,3 +140,26 @@ def test_scripted_athlete_through_the_replay_pipeline():
 def test_scripted_athlete_refuses_bad_steps(steps, message):
     with pytest.raises(ValueError, match=message):
         ScriptedAthlete.from_steps(steps)
+
+
+def test_a_looping_generated_athlete_moves_on_to_a_new_session_each_pass():
+    from device.sources import SimulatedAthlete
+
+    athlete = SimulatedAthlete(seed=5, loop=True)
+    first = athlete.session
+    first_duration = athlete.duration_s
+    athlete._next_thread.join(10)
+    athlete.voltages(first_duration + 0.5)
+    assert athlete.session is not first and athlete.seed == 6
+    assert athlete.voltages(first_duration + 0.5) == athlete.session.voltages(0.5)
+    assert not athlete.finished
+
+
+def test_a_given_session_is_repeated_as_it_is():
+    from device.simulator import generate_session
+    from device.sources import SimulatedAthlete
+
+    session = generate_session(2)
+    athlete = SimulatedAthlete(session, loop=True)
+    assert athlete.voltages(session.duration_s + 1.25) == session.voltages(1.25)
+    assert athlete.session is session
