@@ -44,9 +44,9 @@ def create_app(core, config: Optional[dict] = None, store=None) -> Flask:
     app.extensions["dowel_streams"] = api.StreamCounter()
     app.extensions["dowel_calibrating"] = threading.Lock()   # one hold at a time
     if store is not None:
-        history_bp = _history_blueprint()
-        if history_bp is not None:
-            app.register_blueprint(history_bp)
+        from .history import bp as history_bp
+
+        app.register_blueprint(history_bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -61,14 +61,3 @@ def create_app(core, config: Optional[dict] = None, store=None) -> Flask:
         return response
 
     return app
-
-
-def _history_blueprint():
-    """``web.history.bp`` if that module exists yet; any other import error is a bug and raised."""
-    try:
-        from . import history
-    except ModuleNotFoundError as exc:
-        if exc.name in ("web.history", f"{__name__}.history"):
-            return None
-        raise
-    return history.bp
