@@ -186,7 +186,7 @@ def cmd_run(args) -> int:
     data_dir = _data_dir(args)
     try:
         core = _build_core(args, settings, settings_store)
-    except Exception as exc:  # a bad trace file among them
+    except Exception as exc:  # a bad trace file, or no GPIO on this machine
         return _input_error(exc)
 
     store = writer = server = None
@@ -284,10 +284,17 @@ def _lan_address() -> str:
 
 
 def _input_error(exc: Exception) -> int:
+    from gpiozero.exc import BadPinFactory
+
     from .trace import TraceError
 
     if isinstance(exc, (TraceError, FileNotFoundError, IsADirectoryError, PermissionError)):
         return _error(str(exc))
+    if isinstance(exc, BadPinFactory):
+        # Not a Pi (or lgpio/RPi.GPIO missing): say what to do instead of a traceback.
+        _error(f"no GPIO on this machine ({exc}); on a laptop run with --mock, "
+               "on a Pi install the 'pi' extra: pip install -e '.[pi]'")
+        return EXIT_FAIL
     raise exc
 
 
@@ -358,7 +365,10 @@ def cmd_calibrate(args) -> int:
     from .calibration import CalibrationError
 
     settings_store, settings = _load_settings(args)
-    core = _build_core(args, settings, settings_store)
+    try:
+        core = _build_core(args, settings, settings_store)
+    except Exception as exc:
+        return _input_error(exc)
     print(f"Stand (or kneel) tall with the dowel on your head, upper back and sacrum.\n"
           f"Hold still for {args.seconds:g} seconds...", flush=True)
     core.start()
@@ -500,6 +510,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # gpiozero warns once per pin library it tries; the outcome is what matters.
+        import warnings
+
+        from gpiozero.exc import PinFactoryFallback
+
+        warnings.filterwarnings("ignore", category=PinFactoryFallback)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT

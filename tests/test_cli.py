@@ -121,3 +121,9 @@ def test_calibrate_without_contact_fails_with_advice(tmp_path):
     assert result.returncode == 1
     assert "no contact" in result.stderr
     assert not (tmp_path / "settings.json").exists()
+
+
+def test_run_without_mock_off_a_pi_says_to_use_mock(tmp_path):
+    result = dowel("run", "--no-web", "--no-history", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "--mock" in result.stderr and "Traceback" not in result.stderr
