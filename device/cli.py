@@ -115,6 +115,16 @@ def _build_core(args, settings, settings_store, max_frames=None):
                      source_name="ADS1115 on I2C", rate_hz=args.rate, max_frames=max_frames)
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _add_core_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("input")
     g.add_argument("--mock", action="store_true",
@@ -123,11 +133,11 @@ def _add_core_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--trace", metavar="FILE",
                    help="mock mode fed by a recorded trace (SPEC trace CSV) instead of the "
                         "simulated athlete; implies --mock")
-    g.add_argument("--speed", type=float, default=1.0, metavar="X",
+    g.add_argument("--speed", type=_positive, default=1.0, metavar="X",
                    help="mock mode only: run X times faster than real time (default 1)")
     g.add_argument("--loop", action="store_true", help="play --trace over and over")
     g.add_argument("--seed", type=int, default=0, help="simulated athlete's random seed")
-    g.add_argument("--rate", type=float, metavar="HZ",
+    g.add_argument("--rate", type=_positive, metavar="HZ",
                    help="read frames at this rate instead of as fast as the ADC allows")
     g.add_argument("--chip", choices=("ADS1115", "ADS1015"), help="ADC model (default from settings)")
     g.add_argument("--data-rate", type=int, metavar="SPS",
@@ -443,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--no-history", action="store_true", help="do not store reps")
     w.add_argument("--debug", action="store_true", help="Flask's development server instead of waitress")
     w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
-    w.add_argument("--exercise", help="exercise to tag the next sets with")
+    from .config import EXERCISES
+
+    w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("record", help="record frames to a trace CSV",

@@ -127,3 +127,11 @@ def test_run_without_mock_off_a_pi_says_to_use_mock(tmp_path):
     result = dowel("run", "--no-web", "--no-history", data_dir=tmp_path)
     assert result.returncode == 1
     assert "--mock" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flags", [("--speed", "-1"), ("--speed", "fast"), ("--rate", "0"),
+                                   ("--exercise", "deadlift"), ("--data-rate", "900")])
+def test_bad_flags_exit_2_with_a_message(tmp_path, flags):
+    result = dowel("run", "--mock", "--no-web", "--no-history", *flags, data_dir=tmp_path)
+    assert result.returncode == 2
+    assert flags[0] in result.stderr and "Traceback" not in result.stderr
