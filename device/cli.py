@@ -219,24 +219,35 @@ def cmd_run(args) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    if writer is not None:
-        writer.start()
-    core.start()
-    url = None
+    # Bind the dashboard's port first: a port in use is a clear error before
+    # anything has started.
+    url = token = None
     if not args.no_web:
         from web import create_app
         from web.server import make_server
+
         from .token import load_or_create_token
 
         token = load_or_create_token(data_dir)
         app = create_app(core, {"TOKEN": token, "DATA_DIR": str(data_dir)}, store=store)
         if args.debug:
-            threading.Thread(target=app.run, kwargs={"host": args.host, "port": args.port,
-                             "threaded": True, "use_reloader": False}, daemon=True).start()
             port = args.port
         else:
-            server = make_server(app, host=args.host, port=args.port)
+            try:
+                server = make_server(app, host=args.host, port=args.port)
+            except OSError as exc:
+                core.alerts.close()
+                return _error(f"cannot serve the dashboard on {args.host}:{args.port} ({exc.strerror or exc}); "
+                              "pick another port with --port, or --no-web")
             port = server.port
+    if writer is not None:
+        writer.start()
+    core.start()
+    if not args.no_web:
+        if args.debug:
+            threading.Thread(target=app.run, kwargs={"host": args.host, "port": args.port,
+                             "threaded": True, "use_reloader": False}, daemon=True).start()
+        else:
             threading.Thread(target=server.run, name="waitress", daemon=True).start()
         shown = _lan_address() if args.host in ("0.0.0.0", "::") else args.host
         url = f"http://{shown}:{port}/"

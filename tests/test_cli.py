@@ -135,3 +135,16 @@ def test_bad_flags_exit_2_with_a_message(tmp_path, flags):
     result = dowel("run", "--mock", "--no-web", "--no-history", *flags, data_dir=tmp_path)
     assert result.returncode == 2
     assert flags[0] in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = dowel("run", "--mock", "--host", "127.0.0.1", "--port", port, "--no-history",
+                       data_dir=tmp_path)
+    assert result.returncode == 2
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
