@@ -120,13 +120,14 @@ def test_history_view_on_a_phone(served):
             assert "logged by hand" in first.inner_text()
             first.screenshot(path=str(OUTPUT / "history-session.png"))
 
-            # a rep saved while the view is open shows up on the next poll; the session stays open
+            # a rep saved while the view is open shows up when the live stream says so
+            # (app.js turns rep_completed into this DOM event); the session stays open
             today = int(first.get_attribute("data-session"))
             running = [st for st in store.get_session(today)["sets"] if st["end"] is None][0]
             now = time.time()
             store.add_rep(running["id"], {"start": now - 3, "end": now, "depth_deg": 50.0, "down_s": 1.5,
                                           "up_s": 1.5, "clean": True, "losses": []}, 11)
-            page.evaluate("dowelHistory.poll()")
+            page.evaluate("document.dispatchEvent(new CustomEvent('dowel:history-changed'))")
             page.wait_for_function(
                 f"document.querySelector('.hv-session[data-session=\"{today}\"] .set-meta').textContent.includes('31 reps')")
             first = page.locator(f".hv-session[data-session='{today}']")

@@ -235,11 +235,17 @@
       drawPoints();
     });
     on("set_started", (e) => { session.setStarted(e); $("#set-number").textContent = e.set_index; $("#rep-count").textContent = 0; });
-    on("rep_completed", (e) => { session.repCompleted(e); $("#rep-count").textContent = e.rep_index; });
-    on("set_completed", (e) => { session.setCompleted(e); });
+    on("rep_completed", (e) => { session.repCompleted(e); $("#rep-count").textContent = e.rep_index; historyChanged(e); });
+    on("set_completed", (e) => { session.setCompleted(e); historyChanged(e); });
     on("fault", (e) => renderFault(e.active ? e.message : null));
     on("settings", (e) => { state.settings = e.settings; fillSettings(e.settings, false); markActiveExercise(e.settings.exercise); });
     on("calibrated", (e) => { showCalibrated(e.calibration); });
+  }
+
+  // The history view listens for this instead of polling: a pushed rep or set
+  // (or a set logged by hand) is the moment the stored history changes.
+  function historyChanged(detail) {
+    document.dispatchEvent(new CustomEvent("dowel:history-changed", { detail }));
   }
 
   function onStatus(s) {
@@ -458,6 +464,7 @@
           note.className = "note ok";
           note.textContent = `Logged ${body.reps} reps.`;
           session.addManual(body);
+          historyChanged(body);
         } else {
           const target = form.querySelector(`.field-error[data-field="${res.field}"]`) ||
             form.querySelector('.field-error[data-field="form"]');

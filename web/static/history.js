@@ -21,7 +21,9 @@
 
   const state = { athlete: null, sessions: [], total: 0, loaded: false, loading: false,
     open: new Set(), latest: "" };
-  const POLL_MS = 20000;      // while the view is open: has a set been saved since?
+  // The writer commits a rep within milliseconds of the pushed event; look a
+  // moment later, and once more in case the disk was slow.
+  const CHECK_AFTER_MS = [300, 1500];
 
   // -- small DOM helpers ---------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -406,7 +408,7 @@
   function fingerprint(sess) { return sess ? `${sess.id}:${sess.set_count}:${sess.rep_count}:${sess.manual_reps}` : ""; }
   function poll() {
     // one small request; the full refresh only when a set or rep was saved meanwhile
-    if (root.hidden || document.hidden || !state.loaded || state.loading) return;
+    if (root.hidden || !state.loaded || state.loading) return;
     getJSON(`/api/sessions?limit=1&offset=0&${athleteQuery()}`).then(({ ok, body }) => {
       if (ok && fingerprint(body.sessions[0]) !== state.latest) refresh();
     }).catch(() => {});
@@ -414,6 +416,11 @@
   build();
   document.addEventListener("dowel:view", (e) => { if (e.detail && e.detail.view === "history") refresh(); });
   if (location.hash === "#history" || !root.hidden) refresh();
-  setInterval(poll, POLL_MS);
+  // Pushed by app.js from the live stream (rep_completed, set_completed, a logged set).
+  let checks = [];
+  document.addEventListener("dowel:history-changed", () => {
+    checks.forEach(clearTimeout);
+    checks = CHECK_AFTER_MS.map((ms) => setTimeout(poll, ms));
+  });
   window.dowelHistory = { refresh, poll, state };
 })();
