@@ -91,8 +91,8 @@ class Settings:
     sensitivity: float = 0.5         # 0..1: higher = a smaller drop in force counts as a loss
     buzzer: bool = True              # the LED always fires; the buzzer can be silenced
     chip: str = "ADS1115"            # or "ADS1015"
-    data_rate: int = 860             # ADC samples/s, shared by the four channels
-    gain: float = 1                  # PGA gain; 1 = +-4.096 V
+    data_rate: int = hardware.DEFAULT_DATA_RATE["ADS1115"]  # ADC samples/s, shared by the four channels
+    gain: float = hardware.ADS_GAIN  # PGA gain; 1 = +-4.096 V
     exercise: str = "standing_3point"
     calibration: Optional[Calibration] = None
 
