@@ -58,7 +58,8 @@ class Alerts:
 
     def update(self, loss: bool, fault: bool = False) -> bool:
         """Drive the outputs; returns True if the loss alert switched on or off."""
-        changed = False
+        changed = loss != self.loss
+        self.loss = loss
         if fault != self.fault:
             self.fault = fault
             if fault:
@@ -67,23 +68,21 @@ class Alerts:
                 if self.buzzer_enabled:
                     self.buzzer.beep(on_time=0.05, off_time=0.05, n=2)
             else:
-                self.led.off()
-                self.buzzer.off()
-        if loss != self.loss and not self.fault:
-            self.loss = loss
-            changed = True
-            if loss:
-                self.led.on()
-                if self.buzzer_enabled:
-                    self.buzzer.on()
-            else:
-                self.led.off()
-                self.buzzer.off()
-        elif loss != self.loss:
-            # During a fault the blink pattern owns the LED; remember the loss state.
-            self.loss = loss
-            changed = True
+                self._show_loss()          # back to whatever the loss state is now
+        elif changed and not fault:
+            # During a fault the blink pattern owns the outputs; the loss state
+            # is remembered and shown once the fault clears.
+            self._show_loss()
         return changed
+
+    def _show_loss(self) -> None:
+        if self.loss:
+            self.led.on()
+            if self.buzzer_enabled:
+                self.buzzer.on()
+        else:
+            self.led.off()
+            self.buzzer.off()
 
     def close(self) -> None:
         for dev in (self.led, self.buzzer, self.button):

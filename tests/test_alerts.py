@@ -49,3 +49,19 @@ def test_button_callback(alerts):
     alerts.when_button_pressed(lambda: pressed.append(True))
     alerts.button.pin.drive_low()
     assert pressed == [True]
+
+
+def test_a_loss_still_on_when_a_fault_clears_is_shown_again(alerts):
+    alerts.update(loss=True)
+    alerts.update(loss=True, fault=True)
+    assert alerts.update(loss=True, fault=False) is False
+    assert alerts.led.pin.state is True and alerts.buzzer.pin.state is True
+    assert alerts.update(loss=False) is True
+    assert alerts.led.pin.state is False and alerts.buzzer.pin.state is False
+
+
+def test_a_loss_during_a_fault_is_remembered(alerts):
+    alerts.update(loss=False, fault=True)
+    assert alerts.update(loss=True, fault=True) is True
+    alerts.update(loss=True, fault=False)
+    assert alerts.led.pin.state is True and alerts.buzzer.pin.state is True
