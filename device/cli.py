@@ -323,7 +323,7 @@ def _input_error(exc: Exception) -> int:
 def cmd_record(args) -> int:
     from .trace import TraceWriter
 
-    settings_store, settings = _load_settings(args)
+    _, settings = _load_settings(args)
     try:
         core = _build_core(args, settings, None)
     except Exception as exc:
@@ -368,7 +368,7 @@ def cmd_replay(args) -> int:
         frames = _read_trace(args.trace)
     except Exception as exc:
         return _input_error(exc)
-    settings_store, settings = _load_settings(args)
+    _, settings = _load_settings(args)
     if not args.use_calibration:
         # A replay learns from the session itself, like a device never calibrated.
         settings = settings.updated({"calibration": None})
