@@ -12,7 +12,6 @@ raises :class:`TraceError` naming the file, line and field.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 from pathlib import Path
