@@ -188,13 +188,13 @@ def _apply_step(b: ScriptBuilder, kind: str, o: dict) -> None:
     if kind == "idle":
         b.idle(o["duration_s"], level_deg=float(o.get("level_deg", 85.0)),
                transition_s=o.get("transition_s"))
-    elif kind == "place":
+    elif kind in ("place", "remove"):
         dur = float(o["duration_s"])
         offsets = {p: float(o.get("offsets_s", {}).get(p, 0.0)) for p in points}
         ramps = {p: dur - offsets[p] for p in points}
         if any(r <= 0 for r in ramps.values()):
             raise ValueError("offsets must be shorter than the step")
-        b.place(offsets, ramps)
+        (b.place if kind == "place" else b.remove)(offsets, ramps)
     elif kind == "upright":
         dur = float(o["duration_s"])
         wobble = None
@@ -208,13 +208,6 @@ def _apply_step(b: ScriptBuilder, kind: str, o: dict) -> None:
             losses.append(o["loss"])
         b.rep(float(o["depth_deg"]), float(o["down_s"]), float(o["up_s"]),
               float(o.get("pause_s", 0.0)), losses=[tuple(l) for l in losses])
-    elif kind == "remove":
-        dur = float(o["duration_s"])
-        offsets = {p: float(o.get("offsets_s", {}).get(p, 0.0)) for p in points}
-        ramps = {p: dur - offsets[p] for p in points}
-        if any(r <= 0 for r in ramps.values()):
-            raise ValueError("offsets must be shorter than the step")
-        b.remove(offsets, ramps)
     elif kind == "dropout":
         point = o["point"]
         if point not in points:
