@@ -30,12 +30,20 @@ class CalibrationError(ValueError):
     """The hold could not be used; the message tells the athlete what to do."""
 
 
+def threshold_fractions(sensitivity: float) -> tuple:
+    """(off, on) thresholds as fractions of the resting level.  Higher sensitivity
+    raises them (a smaller drop counts as a loss): scale 0.6 .. 1.4 around the
+    0.5 defaults, capped below the resting level itself."""
+    scale = 0.6 + 0.8 * sensitivity
+    return min(0.9, OFF_FRACTION * scale), min(0.95, ON_FRACTION * scale)
+
+
 def thresholds_for(rest_v: float, sensitivity: float = 0.5) -> PointCalibration:
     """Thresholds for one point.  Higher sensitivity raises them (a smaller drop
     counts as a loss): at 0.5 a point is lost below 45 % of its resting voltage."""
-    scale = 0.6 + 0.8 * sensitivity          # 0.6 .. 1.4
-    off_v = min(0.9, OFF_FRACTION * scale) * rest_v
-    on_v = min(0.95, ON_FRACTION * scale) * rest_v
+    off_fraction, on_fraction = threshold_fractions(sensitivity)
+    off_v = off_fraction * rest_v
+    on_v = on_fraction * rest_v
     return PointCalibration(rest_v=round(rest_v, 4), off_v=round(off_v, 4), on_v=round(on_v, 4))
 
 

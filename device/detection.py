@@ -19,7 +19,8 @@ import collections
 import math
 
 from . import hardware
-from .calibration import OFF_FRACTION, ON_FRACTION
+# One threshold rule for a calibration and for levels learned in a set.
+from .calibration import threshold_fractions
 
 __all__ = [
     "pitch_deg", "threshold_fractions", "TiltFilter", "PointContact",
@@ -88,13 +89,6 @@ def _asin_deg(tilt_v: float) -> float:
     elif s < -1.0:
         s = -1.0
     return math.asin(s) * _RAD_TO_DEG
-
-
-def threshold_fractions(sensitivity: float) -> tuple[float, float]:
-    """(off, on) thresholds as fractions of the resting level, the same rule as
-    :func:`device.calibration.thresholds_for`: higher sensitivity, higher thresholds."""
-    scale = 0.6 + 0.8 * sensitivity
-    return min(0.9, OFF_FRACTION * scale), min(0.95, ON_FRACTION * scale)
 
 
 class TiltFilter:
