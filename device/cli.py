@@ -60,6 +60,15 @@ def _load_settings(args):
     return store, settings
 
 
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM (systemd stop), so the command can switch
+    the buzzer off and flush the history before it exits."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 def _error(message: str) -> int:
     print(f"dowel: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
@@ -211,13 +220,7 @@ def cmd_run(args) -> int:
             return _error(str(exc))
         writer = HistoryWriter(core, store)
 
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = _stop_on_signals()
 
     # Bind the dashboard's port first: a port in use is a clear error before
     # anything has started.
@@ -328,9 +331,7 @@ def cmd_record(args) -> int:
         core = _build_core(args, settings, None)
     except Exception as exc:
         return _input_error(exc)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *a: stop.set())
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    stop = _stop_on_signals()
     frames = 0
     # The polling thread only queues frames; the file is written on this thread,
     # so a slow disk never slows the loop.
