@@ -7,17 +7,17 @@ import time
 
 import pytest
 
-from device import hardware
-from device.bus import EventBus
-from device.calibration import calibrate_from_frames
-from device.config import Settings
-from device.frames import Frame
+from device.analysis.calibration import calibrate_from_frames
+from device.analysis.frames import Frame
+from device.analysis.settings import Settings
+from device.hw import constants
+from device.runtime.events import EventBus
 
 
 def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: float = 0.0) -> dict:
     """A status snapshot in the documented shape."""
     points = {p: {"v": 0.0 if p in lost else 2.4, "force_n": 0.0 if p in lost else 3.1,
-                  "contact": p not in lost, "lost": p in lost} for p in hardware.POINTS}
+                  "contact": p not in lost, "lost": p in lost} for p in constants.POINTS}
     return {
         "t": t, "wall": time.time(), "points": points, "pitch_deg": pitch_deg,
         "in_set": True, "set_index": 1, "rep_count": rep_count, "phase": "upright",

@@ -11,9 +11,10 @@ import logging
 
 import pytest
 
-from device import hardware
-from device.adc import DowelAdc, make_mock_adc
-from device.ads_emulator import EmulatedADS1x15, EmulatedI2C
+from device.hw import constants
+from device.hw.adc import DowelAdc
+from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
+from device.hw.mock.factory import make_mock_adc
 
 READS = {"pipelined+rdy": dict(pipelined=True, ready_pin=True),
          "pipelined": dict(pipelined=True, ready_pin=False),
@@ -60,7 +61,7 @@ def mock(read="pipelined+rdy", source=None, clock=None, **kw):
 def assert_frame(frame, source, t, tol_v):
     expected = source.voltages(t)
     assert len(frame) == 4
-    for name, got, want in zip(hardware.CHANNELS, frame, expected):
+    for name, got, want in zip(constants.CHANNELS, frame, expected):
         assert abs(got - want) <= tol_v, (name, got, want)
 
 
@@ -82,7 +83,7 @@ def test_channels_stay_in_order_over_many_frames(read):
 
 
 def test_channel_mapping_follows_hardware_table():
-    assert [hardware.ADC_CHANNEL[c] for c in hardware.CHANNELS] == [0, 1, 2, 3]
+    assert [constants.ADC_CHANNEL[c] for c in constants.CHANNELS] == [0, 1, 2, 3]
     clock, source, adc, bus, chip = mock(source=Ramp((3.0, 0.0, 1.0, 2.0), 0.0))
     head, upper_back, sacrum, tilt = adc.read_frame()
     assert head == pytest.approx(3.0, abs=0.001)
@@ -237,7 +238,7 @@ def test_unwired_ready_line_falls_back_to_polling(caplog):
     chip = EmulatedADS1x15(Ramp(), clock)
     bus = EmulatedI2C(clock, {0x48: chip})
     adc = DowelAdc(bus, clock=clock, ready=lambda: False)
-    with caplog.at_level(logging.WARNING, logger="device.adc"):
+    with caplog.at_level(logging.WARNING, logger="device.hw.adc"):
         assert_frame(adc.read_frame(), Ramp(), clock.t, 0.001)
     assert adc.ready is None
     assert "ALERT/RDY" in caplog.text

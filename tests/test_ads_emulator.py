@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from device.ads_emulator import EmulatedADS1x15, EmulatedI2C
+from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
 
 ADDR = 0x48
 
@@ -323,7 +323,7 @@ def test_bus_lock_and_context_manager():
 
 def test_real_time_rate_is_honoured_with_sleep_batching():
     """On a real clock the batching of short sleeps must not beat the wire."""
-    from device.clock import ScaledClock
+    from device.runtime.clock import ScaledClock
 
     clock = ScaledClock(20.0)           # 20x: 2000 transactions in ~12 ms of wall time
     chip = EmulatedADS1x15(Inputs(), clock)

@@ -1,7 +1,7 @@
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device.alerts import Alerts
+from device.hw.alerts import Alerts
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from device.analysis import RepTracker
-from device.config import Settings
 from test_pipeline import all_losses, run, synth_session
+
+from device.analysis.reps import RepTracker
+from device.analysis.settings import Settings
 
 
 def hinge(t0, depth, down_s, up_s, pause_s=0.0, rate=200.0, settle_s=1.0, dip=0.0):
@@ -159,7 +159,7 @@ def test_dowel_taken_off_at_the_bottom_of_a_rep_does_not_count_it():
     frames, _ = synth_session(reps=((50, 1.2, 1.2, 0.0),) * 2)
     # take it off at the bottom of the second rep: zero all contact from there
     cut = [f for f in frames if 7.8 < f.t][0].t      # rep 2: 6.6 s + 1.2 s down
-    import device.frames as fr
+    import device.analysis.frames as fr
     frames = [f if f.t < cut else fr.Frame(f.t, 0.0, 0.0, 0.0, f.tilt) for f in frames]
     pipeline, events, alerts = run(frames)
     sets = pipeline.result()["sets"]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from device.bench_accuracy import format_table, match_losses, run_accuracy_bench, score_session
+from device.bench.accuracy import (
+    format_table,
+    match_losses,
+    run_accuracy_bench,
+    score_session,
+)
 
 
 def rep(start, end, depth, losses=()):

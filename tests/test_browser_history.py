@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from device import export
-from device.store import Store
+from device.history import export
+from device.history.store import Store
 
 pytestmark = pytest.mark.browser
 import playwright.sync_api as playwright_api

@@ -44,8 +44,8 @@ STEPS = [
 
 
 def write_trace(path: Path) -> None:
-    from device.sources import ScriptedAthlete
-    from device.trace import write_trace as write
+    from device.sim.sources import ScriptedAthlete
+    from device.sim.trace import write_trace as write
 
     athlete = ScriptedAthlete.from_steps(STEPS, loop=False)
     frames = athlete.frames(rate_hz=200)
@@ -305,6 +305,7 @@ def test_page_reconnects_by_itself_after_a_device_restart(chromium):
     """The server goes away and comes back on the same port: the page says so and
     carries on with the new device's data, without a reload."""
     from conftest import FakeCore, status_snapshot
+
     from web import create_app
     from web.server import make_server
 
@@ -378,6 +379,7 @@ def test_program_picks_the_exercise_and_logs_a_kettlebell_set(chromium, device):
 def test_calibrate_button_guides_and_reports(chromium):
     """Against a fake core, so the hold is ours to decide: no contact, then a good hold."""
     from conftest import FakeCore
+
     from web import create_app
     from web.server import make_server
 

@@ -1,6 +1,6 @@
 import threading
 
-from device.bus import EventBus
+from device.runtime.events import EventBus
 
 
 def test_every_subscriber_gets_every_event_in_order():

@@ -1,8 +1,12 @@
 import pytest
 
-from device.calibration import CalibrationError, calibrate_from_frames, thresholds_for
-from device.frames import Frame
-from device.hardware import fsr_volts
+from device.analysis.calibration import (
+    CalibrationError,
+    calibrate_from_frames,
+    thresholds_for,
+)
+from device.analysis.frames import Frame
+from device.hw.constants import fsr_volts
 
 
 def hold(n=300, head_n=3.0, upper_n=5.0, sacrum_n=2.0, tilt_v=1.68, wobble_v=0.0):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from device.frames import Frame
-from device.hardware import fsr_volts
-from device.trace import read_trace, write_trace
+from device.analysis.frames import Frame
+from device.hw.constants import fsr_volts
+from device.sim.trace import read_trace, write_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sloppy-two-sets.csv"

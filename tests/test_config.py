@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from device.config import Calibration, PointCalibration, Settings, SettingsError, SettingsStore
+from device.analysis.settings import (
+    Calibration,
+    PointCalibration,
+    Settings,
+    SettingsError,
+)
+from device.runtime.settings_store import SettingsStore
 
 
 def test_defaults_follow_the_spec():

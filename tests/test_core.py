@@ -5,10 +5,11 @@ import time
 
 import pytest
 
-from device.calibration import CalibrationError
-from device.config import Settings, SettingsError, SettingsStore
-from device.core import build_mock_core
-from device.hardware import fsr_volts
+from device.analysis.calibration import CalibrationError
+from device.analysis.settings import Settings, SettingsError
+from device.hw.constants import fsr_volts
+from device.hw.mock.factory import build_mock_core
+from device.runtime.settings_store import SettingsStore
 
 HELD = {"head": fsr_volts(3.0), "upper_back": fsr_volts(4.0), "sacrum": fsr_volts(2.5)}
 

@@ -5,13 +5,19 @@ import math
 
 import pytest
 
-from device import hardware
-from device.detection import (CONTACT, LOST, PointContact, TiltFilter, pitch_deg,
-                              threshold_fractions)
+from device.analysis.contact import (
+    CONTACT,
+    LOST,
+    PointContact,
+    TiltFilter,
+    pitch_deg,
+    threshold_fractions,
+)
+from device.hw import constants
 
 
 def volts(pitch, offset=0.0):
-    return hardware.TILT_ZERO_V + hardware.TILT_SCALE_V * math.sin(math.radians(pitch + offset))
+    return constants.TILT_ZERO_V + constants.TILT_SCALE_V * math.sin(math.radians(pitch + offset))
 
 
 # -- pitch -----------------------------------------------------------------------------------
@@ -35,7 +41,7 @@ def test_mount_offset_subtracting_volts_would_be_wrong():
     # the naive correction (subtract the upright volts) is off by degrees at depth
     offset = 7.0
     v, upright_v = volts(70.0, offset), volts(0.0, offset)
-    naive = math.degrees(math.asin((v - upright_v) / hardware.TILT_SCALE_V))
+    naive = math.degrees(math.asin((v - upright_v) / constants.TILT_SCALE_V))
     assert abs(naive - 70.0) > 3.0
     assert pitch_deg(v, upright_v) == pytest.approx(70.0, abs=1e-6)
 

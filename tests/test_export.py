@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from device import export
-from device.store import Store
+from device.history import export
+from device.history.store import Store
 
 T0 = 1_790_000_000.123456
 

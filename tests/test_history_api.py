@@ -2,8 +2,8 @@
 
 import pytest
 
-from device import export
-from device.store import Store
+from device.history import export
+from device.history.store import Store
 from web import create_app
 
 T0 = 1_790_000_000.0
@@ -197,7 +197,7 @@ def test_device_token_file(tmp_path):
     import os
     import stat
 
-    from device.token import load_or_create_token, token_matches
+    from device.runtime.token import load_or_create_token, token_matches
 
     data_dir = tmp_path / "data"
     token = load_or_create_token(data_dir)

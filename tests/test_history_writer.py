@@ -1,13 +1,13 @@
 """HistoryWriter: events from the core's bus into the store, on its own thread."""
 import sqlite3
-from pathlib import Path
 import time
+from pathlib import Path
 
 import pytest
 
-from device.bus import EventBus
-from device.history import HistoryWriter
-from device.store import Store
+from device.history.store import Store
+from device.runtime.events import EventBus
+from device.runtime.writer import HistoryWriter
 
 WALL0 = 1_790_000_000.0
 WAIT_S = 10.0            # generous: the machine is shared
@@ -257,10 +257,11 @@ class TraceAdc:
 
 @pytest.mark.slow
 def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
-    from device.alerts import Alerts, mock_pin_factory
-    from device.clock import ScaledClock
-    from device.config import Settings
-    from device.core import DowelCore
+    from device.analysis.settings import Settings
+    from device.hw.alerts import Alerts
+    from device.hw.mock.factory import mock_pin_factory
+    from device.runtime.clock import ScaledClock
+    from device.runtime.core import DowelCore
 
     clock = ScaledClock(20.0)
     adc = TraceAdc(str(Path(__file__).parent / "data" / "sloppy-two-sets.csv"), clock)

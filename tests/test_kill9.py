@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from device.store import Store
+from device.history.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -39,13 +39,14 @@ WRITER_SCRIPT = textwrap.dedent("""
     # modules: a tiny ADC plays the trace by the core's (sped-up) clock.
     import sys
     import numpy as np
-    from device.alerts import Alerts, mock_pin_factory
+    from device.hw.alerts import Alerts
+    from device.hw.mock.factory import mock_pin_factory
     from device.cli import _event_line
-    from device.clock import ScaledClock
-    from device.config import Settings
-    from device.core import DowelCore
-    from device.history import HistoryWriter
-    from device.store import Store
+    from device.runtime.clock import ScaledClock
+    from device.analysis.settings import Settings
+    from device.runtime.core import DowelCore
+    from device.runtime.writer import HistoryWriter
+    from device.history.store import Store
 
     class TraceAdc:
         def __init__(self, path, clock):

@@ -2,11 +2,11 @@
 sped up, recorded as it runs; then the recorded trace replayed through `replay_frames`."""
 import pytest
 
-from device import simulator
-from device.core import build_mock_core
-from device.replay import replay_frames
-from device.sources import SimulatedAthlete
-from device.trace import read_trace, write_trace
+from device.hw.mock.factory import build_mock_core
+from device.sim import simulator
+from device.sim.replay import replay_frames
+from device.sim.sources import SimulatedAthlete
+from device.sim.trace import read_trace, write_trace
 
 
 def test_live_run_and_replay_of_its_recording_give_the_same_reps(tmp_path):

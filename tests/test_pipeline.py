@@ -5,21 +5,20 @@ electrical model, numpy for the signal); other test files import it.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from device import hardware
-from device.calibration import calibrate_from_frames
-from device.config import Settings
-from device.frames import Frame
-from device.pipeline import Pipeline
+from device.analysis.calibration import calibrate_from_frames
+from device.analysis.frames import Frame
+from device.analysis.pipeline import Pipeline
+from device.analysis.settings import Settings
+from device.hw import constants
 
-POINTS = hardware.POINTS
+POINTS = constants.POINTS
 
 
 def tilt_v(pitch_deg, offset_deg=0.0):
-    return hardware.TILT_ZERO_V + hardware.TILT_SCALE_V * np.sin(np.radians(pitch_deg + offset_deg))
+    return constants.TILT_ZERO_V + constants.TILT_SCALE_V * np.sin(np.radians(pitch_deg + offset_deg))
 
 
 def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, offset_deg=3.0,
@@ -115,7 +114,7 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
                 down = np.clip((s0 - times) / 0.03, 0, 1)          # fades in 30 ms to zero at s0
                 up = np.clip((times - s1) / 0.02, 0, 1)
                 f = f * np.where(times < s0, down, np.where(times > s1, up, 0.0))
-        v = np.array([hardware.fsr_volts(x) for x in f])
+        v = np.array([constants.fsr_volts(x) for x in f])
         v = np.where(v > 0, v + rng.normal(0, noise_v, n), np.abs(rng.normal(0, 0.003, n)))
         volts.append(np.clip(v, 0, 3.3))
     for (td, which) in dropouts:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
-
-from device import hardware
-from device.frames import Frame
-from device.replay import format_report, replay_frames
 from test_pipeline import synth_session
+
+from device.analysis.frames import Frame
+from device.hw import constants
+from device.sim.replay import format_report, replay_frames
 
 SAMPLES = Path(__file__).parent / "data"
 SAMPLE = SAMPLES / "sloppy-two-sets.csv"
@@ -23,7 +23,7 @@ def load(path):
     with open(path, newline="") as f:
         rows = csv.reader(f)
         header = next(rows)
-        cols = [header.index(c) for c in ("t",) + hardware.CHANNELS]
+        cols = [header.index(c) for c in ("t",) + constants.CHANNELS]
         return [Frame(*(float(r[c]) for c in cols)) for r in rows if r]
 
 
@@ -110,8 +110,8 @@ def test_alerts_drive_gpiozero_pins_on_the_given_factory():
     factory = MockFactory()
     try:
         doc = replay_frames(frames, pin_factory=factory)
-        led = factory.pin(hardware.PIN_LED)
-        buzzer = factory.pin(hardware.PIN_BUZZER)
+        led = factory.pin(constants.PIN_LED)
+        buzzer = factory.pin(constants.PIN_BUZZER)
         on_off = [s.state for s in led.states]
         assert on_off == [False, True, False, True, False]
         assert [s.state for s in buzzer.states] == on_off

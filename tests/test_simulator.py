@@ -6,11 +6,17 @@ import math
 import numpy as np
 import pytest
 
-from device import hardware
-from device.simulator import (ADD, SET, AthleteProfile, ScriptBuilder, SimSession,
-                              fsr_volts_array, generate_session)
+from device.hw import constants
+from device.sim.simulator import (
+    SET,
+    AthleteProfile,
+    ScriptBuilder,
+    SimSession,
+    fsr_volts_array,
+    generate_session,
+)
 
-POINTS = hardware.POINTS
+POINTS = constants.POINTS
 SEEDS = range(12)
 
 
@@ -59,7 +65,7 @@ def test_frame_times_have_the_asked_rate_and_jitter():
 def test_fsr_volts_array_is_the_spec_model():
     forces = [0.0, -1.0, 0.5, 1.0, 3.3, 8.0]
     assert fsr_volts_array(np.array(forces)).tolist() == \
-        pytest.approx([hardware.fsr_volts(f) for f in forces])
+        pytest.approx([constants.fsr_volts(f) for f in forces])
 
 
 def test_truth_is_consistent(sessions):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from device import hardware
-from device.frames import Frame
-from device.simulator import generate_session
-from device.sources import ScriptedAthlete, SimulatedAthlete, TraceSource
+from device.analysis.frames import Frame
+from device.hw import constants
+from device.sim.simulator import generate_session
+from device.sim.sources import ScriptedAthlete, SimulatedAthlete, TraceSource
 
-POINTS = hardware.POINTS
+POINTS = constants.POINTS
 
 STEPS = [
     ("idle", 1.0),
@@ -117,7 +117,7 @@ def test_scripted_dropout_is_one_frame():
 
 def test_scripted_athlete_through_the_replay_pipeline():
     """What the pipeline finds in a scripted trace is what the script did."""
-    from device.replay import replay_frames
+    from device.sim.replay import replay_frames
 
     a = ScriptedAthlete.from_steps(STEPS, loop=False)
     for rate in (200, 50):
@@ -143,7 +143,7 @@ def test_scripted_athlete_refuses_bad_steps(steps, message):
 
 
 def test_a_looping_generated_athlete_moves_on_to_a_new_session_each_pass():
-    from device.sources import SimulatedAthlete
+    from device.sim.sources import SimulatedAthlete
 
     athlete = SimulatedAthlete(seed=5, loop=True)
     first = athlete.session
@@ -156,8 +156,8 @@ def test_a_looping_generated_athlete_moves_on_to_a_new_session_each_pass():
 
 
 def test_a_given_session_is_repeated_as_it_is():
-    from device.simulator import generate_session
-    from device.sources import SimulatedAthlete
+    from device.sim.simulator import generate_session
+    from device.sim.sources import SimulatedAthlete
 
     session = generate_session(2)
     athlete = SimulatedAthlete(session, loop=True)

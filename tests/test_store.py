@@ -4,7 +4,13 @@ import threading
 
 import pytest
 
-from device.store import APPLICATION_ID, SCHEMA_VERSION, FieldError, Store, StoreError
+from device.history.store import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    FieldError,
+    Store,
+    StoreError,
+)
 
 T0 = 1_790_000_000.0     # a fixed Unix time (2026-09-21) so days are deterministic
 

@@ -1,7 +1,7 @@
 import pytest
 
-from device.frames import Frame
-from device.trace import TraceError, TraceWriter, read_trace, write_trace
+from device.analysis.frames import Frame
+from device.sim.trace import TraceError, TraceWriter, read_trace, write_trace
 
 GOOD = "t,head,upper_back,sacrum,tilt\n0.0,0.1,0.2,0.3,1.65\n0.005,2.1,2.2,2.3,1.7\n"
 

@@ -1,8 +1,8 @@
 """Trends and progression, checked against values worked out by hand."""
 import pytest
 
-from device import trends
-from device.store import Store
+from device.history import trends
+from device.history.store import Store
 
 T0 = 1_790_000_000.0
 DAY = 86400.0

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import status_snapshot
-from device.config import EXERCISES
+
+from device.analysis.settings import EXERCISES
 from web import create_app
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import math
 import json
+import math
 import socket
 import threading
 import time
 
 import pytest
+from conftest import status_snapshot
 
-from conftest import FakeCore, status_snapshot
 from web import create_app
 from web.server import make_server
-from web.stream import HEARTBEAT, format_event, sse_stream
+from web.stream import format_event, sse_stream
 
 
 # -- the generator, on simulated time ---------------------------------------------------
@@ -316,7 +316,7 @@ class HingeSource:
         self.finished = False
 
     def voltages(self, t):
-        from device.hardware import fsr_volts
+        from device.hw.constants import fsr_volts
 
         if t < 0.3:
             return (0.0, 0.0, 0.0, 1.65 + 0.33 * math.sin(math.radians(85)))
@@ -332,7 +332,7 @@ class HingeSource:
 
 
 def test_live_events_from_a_running_mock_device():
-    from device.core import build_mock_core
+    from device.hw.mock.factory import build_mock_core
 
     core = build_mock_core(HingeSource(), speed=2.0)
     app = create_app(core)

@@ -1,7 +1,7 @@
 """The phone dashboard: a Flask app that serves the live page and its JSON API.
 
 ``create_app(core, config, store)`` builds the app around a running
-:class:`device.core.DowelCore` (or anything that keeps its contract, see
+:class:`device.runtime.core.DowelCore` (or anything that keeps its contract, see
 docs/architecture.md).  The core never imports Flask: the web side only calls
 ``core.get_status()``, ``core.subscribe()``, ``core.update_settings()``,
 ``core.settings`` and ``core.calibrate()``.  The endpoints are documented in

@@ -11,9 +11,9 @@ import time
 
 from flask import Blueprint, Response, current_app, request
 
-from device import hardware
-from device.calibration import CalibrationError
-from device.config import EXERCISES, SettingsError
+from device.analysis.calibration import CalibrationError
+from device.analysis.settings import EXERCISES, SettingsError
+from device.hw import constants
 
 from .stream import sse_stream, to_json
 
@@ -169,9 +169,9 @@ def options():
     """Choices the settings form offers (the server still validates everything)."""
     return json_response({
         "exercises": list(EXERCISES),
-        "data_rates": {"ADS1115": list(hardware.ADS1115_RATES),
-                       "ADS1015": list(hardware.ADS1015_RATES)},
-        "points": list(hardware.POINTS),
+        "data_rates": {"ADS1115": list(constants.ADS1115_RATES),
+                       "ADS1015": list(constants.ADS1015_RATES)},
+        "points": list(constants.POINTS),
     })
 
 

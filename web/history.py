@@ -1,7 +1,7 @@
 """History endpoints: sessions, sets, reps, trends, progression, export, athletes.
 
 Registered by ``web.create_app`` when a store is given.  Reads
-``current_app.config["STORE"]`` (:class:`device.store.Store`),
+``current_app.config["STORE"]`` (:class:`device.history.store.Store`),
 ``["CORE"]`` (for the history health line) and ``["TOKEN"]`` (the device
 token that guards deleting a session).
 
@@ -19,9 +19,9 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from device import export, trends
-from device.store import FieldError, StoreError, local_day
-from device.token import token_matches
+from device.history import export, trends
+from device.history.store import FieldError, StoreError, local_day
+from device.runtime.token import token_matches
 
 bp = Blueprint("history", __name__)
 

@@ -13,7 +13,6 @@ tests/test_web_stream.py checks that with a real socket.
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 import waitress
 

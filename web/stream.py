@@ -10,7 +10,7 @@ events (``contact_lost``, ``rep_completed``, ...).  Each phone gets:
   dropped connection or a device restart, and a comment heartbeat so idle
   connections are noticed and kept open.
 
-The generator only reads from its own bounded :class:`device.bus.Subscription`;
+The generator only reads from its own bounded :class:`device.runtime.events.Subscription`;
 when a phone is slow the bus drops that phone's oldest events, never the core's
 frames.
 """

@@ -1,8 +1,8 @@
 """The dowel's ADC: an ADS1115 (or ADS1015) read through Adafruit's driver.
 
 :class:`DowelAdc` is thin: it builds ``adafruit_ads1x15`` on whatever I2C bus it
-is handed (``busio.I2C`` on a Pi, :class:`~device.ads_emulator.EmulatedI2C` in
-mock mode), one ``AnalogIn`` per channel of ``hardware.ADC_CHANNEL``, and reads
+is handed (``busio.I2C`` on a Pi, :class:`~device.hw.mock.ads1x15.EmulatedI2C` in
+mock mode), one ``AnalogIn`` per channel of ``constants.ADC_CHANNEL``, and reads
 a frame as four single-shot conversions.  Bus errors (``OSError``) reach the
 caller, which counts and retries them; nothing here swallows a fault.
 """
@@ -14,14 +14,14 @@ from typing import Callable, Optional, Tuple
 
 from adafruit_ads1x15 import ADS1015, ADS1115, AnalogIn, ads1x15
 
-from . import hardware
-from .clock import RealClock
+from device.hw import constants
+from device.runtime.clock import RealClock
 
 log = logging.getLogger(__name__)
 EREMOTEIO = getattr(errno, "EREMOTEIO", 121)
 
 _DRIVERS = {"ADS1115": ADS1115, "ADS1015": ADS1015}
-_RATES = {"ADS1115": hardware.ADS1115_RATES, "ADS1015": hardware.ADS1015_RATES}
+_RATES = {"ADS1115": constants.ADS1115_RATES, "ADS1015": constants.ADS1015_RATES}
 _GAINS = (2 / 3, 1, 2, 4, 8, 16)
 _PINS = (ads1x15.Pin.A0, ads1x15.Pin.A1, ads1x15.Pin.A2, ads1x15.Pin.A3)
 #: Polls of the OS bit before a conversion counts as hung (a poll is >= 50 us of
@@ -69,13 +69,13 @@ class DowelAdc:
       on the pin instead of by I2C polls.  If the line never moves, polling
       takes over.
 
-    ``clock`` (``now()``/``sleep()``, default :class:`~device.clock.RealClock`)
+    ``clock`` (``now()``/``sleep()``, default :class:`~device.runtime.clock.RealClock`)
     is only used to sleep through conversions; it must be the emulated chip's
     clock in mock mode.
     """
 
-    def __init__(self, i2c, chip: str = "ADS1115", gain: float = hardware.ADS_GAIN,
-                 data_rate: Optional[int] = None, address: int = hardware.ADS_ADDRESS, *,
+    def __init__(self, i2c, chip: str = "ADS1115", gain: float = constants.ADS_GAIN,
+                 data_rate: Optional[int] = None, address: int = constants.ADS_ADDRESS, *,
                  pipelined: bool = True, ready: Optional[Callable[[], bool]] = None,
                  clock=None) -> None:
         if chip not in _DRIVERS:
@@ -84,7 +84,7 @@ class DowelAdc:
         self.chip = chip
         self.address = address
         self._gain = _check_gain(gain)
-        self._data_rate = _check_rate(chip, hardware.DEFAULT_DATA_RATE[chip]
+        self._data_rate = _check_rate(chip, constants.DEFAULT_DATA_RATE[chip]
                                       if data_rate is None else data_rate)
         self.pipelined = pipelined
         self.ready = ready
@@ -100,7 +100,7 @@ class DowelAdc:
         self._ads = None
         self._channels: Tuple[AnalogIn, ...] = ()
         # MUX code per frame channel: 1xx = AINx against GND (what AnalogIn uses).
-        self._mux = tuple(_PINS[hardware.ADC_CHANNEL[name]] + 0x04 for name in hardware.CHANNELS)
+        self._mux = tuple(_PINS[constants.ADC_CHANNEL[name]] + 0x04 for name in constants.CHANNELS)
         self.open()
 
     # -- connection ---------------------------------------------------------------------
@@ -118,8 +118,8 @@ class DowelAdc:
                 raise OSError(EREMOTEIO, f"no {self.chip} answering at I2C address "
                                          f"0x{self.address:02x}") from exc
             raise
-        self._channels = tuple(AnalogIn(ads, _PINS[hardware.ADC_CHANNEL[name]])
-                               for name in hardware.CHANNELS)
+        self._channels = tuple(AnalogIn(ads, _PINS[constants.ADC_CHANNEL[name]])
+                               for name in constants.CHANNELS)
         self._ads = ads
         self._maybe_busy = True
         self._setup_ready()
@@ -342,7 +342,7 @@ class DowelAdc:
     @property
     def ceiling_hz(self) -> float:
         """The most frames/s the chip can give: its data rate shared by four channels."""
-        return self._data_rate / len(hardware.CHANNELS)
+        return self._data_rate / len(constants.CHANNELS)
 
 
 def _check_rate(chip: str, rate) -> int:
@@ -365,29 +365,4 @@ def open_pi_bus():
     import board
     import busio
 
-    return busio.I2C(board.SCL, board.SDA, frequency=hardware.I2C_BUS_HZ)
-
-
-def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int] = None,
-                  gain: float = hardware.ADS_GAIN, transaction_overhead_s: float = 0.0,
-                  osc_tolerance: float = 0.0, seed: Optional[int] = None,
-                  pipelined: bool = True, ready_pin: bool = True):
-    """Mock mode: the real driver on an emulated chip fed by ``source``.
-
-    ``ready_pin``: the reference build's ALERT/RDY wire to GPIO23 is there (the
-    emulated pin's level is read directly; low = conversion ready).
-
-    ``transaction_overhead_s`` is what Linux and Python would add per I2C
-    transaction on top of this machine's own CPU time (0.1-0.3 ms on a Pi Zero).
-    Returns ``(DowelAdc, EmulatedI2C, EmulatedADS1x15)``.
-    """
-    from .ads_emulator import EmulatedADS1x15, EmulatedI2C
-
-    chip_model = EmulatedADS1x15(source, clock, model=chip, address=hardware.ADS_ADDRESS,
-                                 osc_tolerance=osc_tolerance, seed=seed)
-    bus = EmulatedI2C(clock, {hardware.ADS_ADDRESS: chip_model},
-                      transaction_overhead_s=transaction_overhead_s)
-    ready = (lambda: not chip_model.alert_rdy) if ready_pin else None
-    adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
-                   ready=ready, clock=clock)
-    return adc, bus, chip_model
+    return busio.I2C(board.SCL, board.SDA, frequency=constants.I2C_BUS_HZ)

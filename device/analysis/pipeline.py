@@ -1,8 +1,8 @@
 """The pipeline: frames in, events out.  Pure, streaming, the same live and in replay.
 
 ``Pipeline(settings).feed(frame)`` runs contact detection
-(:mod:`device.detection`), set segmentation, the removal check and rep
-analysis (:mod:`device.analysis`) on one frame and returns the events it
+(:mod:`device.analysis.contact`), set segmentation, the removal check and rep
+analysis (:mod:`device.analysis.reps`) on one frame and returns the events it
 caused (shapes in docs/architecture.md "Events").  It never looks ahead:
 the only delays are the debounce (SPEC) and deciding that a rep has ended.
 
@@ -36,17 +36,25 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from . import hardware
-from .analysis import RETURN, UPRIGHT, RepTracker
-from .config import Settings
-from .detection import (CONTACT, LOST, NEAR_ZERO_V, PRESENT_V, PointContact, TiltFilter,
-                        _asin_deg, threshold_fractions)
-from .frames import Frame
-from .hardware import volts_to_force
+from device.analysis.contact import (
+    CONTACT,
+    LOST,
+    NEAR_ZERO_V,
+    PRESENT_V,
+    PointContact,
+    TiltFilter,
+    _asin_deg,
+    threshold_fractions,
+)
+from device.analysis.frames import Frame
+from device.analysis.reps import RETURN, UPRIGHT, RepTracker
+from device.analysis.settings import Settings
+from device.hw import constants
+from device.hw.constants import volts_to_force
 
 __all__ = ["Pipeline"]
 
-POINTS = hardware.POINTS
+POINTS = constants.POINTS
 
 #: Removal check, only while the athlete is upright and still (within
 #: ``UPRIGHT_BAND_DEG`` of the upright level: nobody takes the dowel off mid-hinge).  A real loss is a sudden drop to no force at all (the contact
@@ -123,10 +131,10 @@ class Pipeline:
         self._set_index = 0
         self._in_set = False
         self._t = 0.0
-        self._tilt_v = hardware.TILT_ZERO_V
+        self._tilt_v = constants.TILT_ZERO_V
         self._pitch = 0.0
         self._upright_v = (settings.calibration.tilt_upright_v if settings.calibration
-                           else hardware.TILT_ZERO_V)
+                           else constants.TILT_ZERO_V)
         self._upright_deg = _asin_deg(self._upright_v)
         # idle: watching for the dowel to be placed
         self._present_since = 0.0

@@ -1,4 +1,4 @@
-"""Settings and calibration, validated, stored as a JSON file.
+"""Settings and calibration, validated (stored by ``device.runtime.settings_store``).
 
 Everything tunable lives in :class:`Settings`.  ``Settings.updated(changes)``
 validates a partial update as a whole and raises :class:`SettingsError` naming
@@ -8,12 +8,9 @@ CLI both rely on that).
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-from pathlib import Path
 from typing import Any, Optional
 
-from . import hardware
+from device.hw import constants
 
 
 class SettingsError(ValueError):
@@ -23,19 +20,6 @@ class SettingsError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-def default_data_dir() -> Path:
-    """``$DOWEL_DATA_DIR``, else ``/var/lib/smart-dowel`` when it is writable (the Pi
-    image), else the user's data directory (``$XDG_DATA_HOME/smart-dowel``)."""
-    env = os.environ.get("DOWEL_DATA_DIR")
-    if env:
-        return Path(env)
-    pi_dir = Path("/var/lib/smart-dowel")
-    if pi_dir.is_dir() and os.access(pi_dir, os.W_OK):
-        return pi_dir
-    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(xdg) / "smart-dowel"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +51,7 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict) -> "Calibration":
         try:
-            points = {p: PointCalibration(**data["points"][p]) for p in hardware.POINTS}
+            points = {p: PointCalibration(**data["points"][p]) for p in constants.POINTS}
             return cls(points=points, tilt_upright_v=float(data["tilt_upright_v"]),
                        taken_at=float(data.get("taken_at", 0.0)))
         except (KeyError, TypeError) as exc:
@@ -91,8 +75,8 @@ class Settings:
     sensitivity: float = 0.5         # 0..1: higher = a smaller drop in force counts as a loss
     buzzer: bool = True              # the LED always fires; the buzzer can be silenced
     chip: str = "ADS1115"            # or "ADS1015"
-    data_rate: int = hardware.DEFAULT_DATA_RATE["ADS1115"]  # ADC samples/s, shared by the four channels
-    gain: float = hardware.ADS_GAIN  # PGA gain; 1 = +-4.096 V
+    data_rate: int = constants.DEFAULT_DATA_RATE["ADS1115"]  # ADC samples/s, shared by the four channels
+    gain: float = constants.ADS_GAIN  # PGA gain; 1 = +-4.096 V
     exercise: str = "standing_3point"
     calibration: Optional[Calibration] = None
 
@@ -105,8 +89,8 @@ class Settings:
         need(1.0 <= self.debounce_ms <= 500.0, "debounce_ms", "must be between 1 and 500 ms")
         need(5.0 <= self.min_depth_deg <= 80.0, "min_depth_deg", "must be between 5 and 80 degrees")
         need(0.0 <= self.sensitivity <= 1.0, "sensitivity", "must be between 0 and 1")
-        need(self.chip in hardware.DEFAULT_DATA_RATE, "chip", "must be ADS1115 or ADS1015")
-        rates = hardware.ADS1115_RATES if self.chip == "ADS1115" else hardware.ADS1015_RATES
+        need(self.chip in constants.DEFAULT_DATA_RATE, "chip", "must be ADS1115 or ADS1015")
+        rates = constants.ADS1115_RATES if self.chip == "ADS1115" else constants.ADS1015_RATES
         need(self.data_rate in rates, "data_rate",
              f"must be one of {', '.join(map(str, rates))} for the {self.chip}")
         need(self.gain in (2 / 3, 1, 2, 4, 8, 16), "gain", "must be one of 2/3, 1, 2, 4, 8, 16")
@@ -164,32 +148,3 @@ def _coerce(field: str, raw: Any, current: Any) -> Any:
             raise SettingsError(field, "expected a string")
         return raw
     return raw
-
-
-class SettingsStore:
-    """Loads and saves :class:`Settings` as ``settings.json`` in the data directory.
-
-    Saving writes a temporary file and renames it over the old one, so a power
-    cut mid-save leaves the previous settings intact.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def load(self) -> Settings:
-        if not self.path.exists():
-            return Settings()
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SettingsError("settings", f"{self.path}: cannot read settings ({exc})") from None
-        try:
-            return Settings().updated(data)
-        except SettingsError as exc:
-            raise SettingsError(exc.field, f"{self.path}: {exc.message}") from None
-
-    def save(self, settings: Settings) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
-        os.replace(tmp, self.path)

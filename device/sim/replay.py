@@ -1,7 +1,7 @@
 """Replay: a trace through exactly the live pipeline and alerts, as fast as the CPU allows.
 
-``replay_frames(frames)`` feeds each frame to :class:`device.pipeline.Pipeline`
-and drives :class:`device.alerts.Alerts` (gpiozero LED and buzzer, on
+``replay_frames(frames)`` feeds each frame to :class:`device.analysis.pipeline.Pipeline`
+and drives :class:`device.hw.alerts.Alerts` (gpiozero LED and buzzer, on
 ``MockFactory`` pins unless a pin factory is given) the way the core does,
 stamping every change of the output pins with the frame's time.  It returns
 the SPEC's replay document (``dowel replay FILE --json``);
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .alerts import Alerts, mock_pin_factory
-from .config import Settings
-from .pipeline import Pipeline
+from device.analysis.pipeline import Pipeline
+from device.analysis.settings import Settings
+from device.hw.alerts import Alerts
+from device.hw.mock.factory import mock_pin_factory
 
 __all__ = ["replay_frames", "format_report"]
 
 
 def replay_frames(frames: Iterable, settings: Optional[Settings] = None,
                   pin_factory=None) -> dict:
-    """Run ``frames`` (``device.frames.Frame``, in time order) through the pipeline
+    """Run ``frames`` (``device.analysis.frames.Frame``, in time order) through the pipeline
     and the alerts; return ``{frames, duration_s, rate_hz, sets, alerts}``."""
     settings = settings or Settings()
     pipeline = Pipeline(settings)

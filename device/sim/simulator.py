@@ -9,7 +9,7 @@ A session is a :class:`SessionScript` (what the athlete does, with absolute
 times) played by an :class:`AthleteProfile` (how their body and the sensors
 respond).  :class:`SessionScript` is written by a :class:`ScriptBuilder`, step by
 step (idle, place, upright, rep, remove); :func:`generate_session` draws the
-steps and the profile from a seed, :class:`device.sources.ScriptedAthlete`
+steps and the profile from a seed, :class:`device.sim.sources.ScriptedAthlete`
 takes them from a list.
 
 Signals are computed once on a 1 kHz grid (smooth parts interpolated linearly,
@@ -18,7 +18,7 @@ is a pure function of ``t``: sampling at 50 Hz or 200 Hz sees the same
 underlying signal, and a 2-4 ms dropout hits at most one frame at 200 Hz.
 
 Electrical model from the SPEC: FSR in a 10 kOhm divider
-(:func:`device.hardware.fsr_volts`) and tilt ``1.65 + 0.33 * sin(pitch)``.
+(:func:`device.hw.constants.fsr_volts`) and tilt ``1.65 + 0.33 * sin(pitch)``.
 
 Truth (``SimSession.truth``) is in the shape of ``*.truth.json``, defined as
 the SPEC defines things:
@@ -63,13 +63,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import hardware
-from .frames import Frame
+from device.analysis.frames import Frame
+from device.hw import constants
 
 __all__ = ["AthleteProfile", "SessionScript", "ScriptBuilder", "SimSession", "SimParams",
            "generate_session", "random_profile", "fsr_volts_array", "GRID_HZ"]
 
-POINTS = hardware.POINTS
+POINTS = constants.POINTS
 #: Rate of the grid the signals are computed on (1 ms): finer than any frame rate.
 GRID_HZ = 1000.0
 #: The force a held point is kept within (SPEC: a held contact is 1-8 N).
@@ -85,17 +85,17 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
 
 
 def fsr_volts_array(force_n: np.ndarray) -> np.ndarray:
-    """:func:`device.hardware.fsr_volts` on an array (0 N and below read 0 V)."""
+    """:func:`device.hw.constants.fsr_volts` on an array (0 N and below read 0 V)."""
     f = np.asarray(force_n, dtype=float)
     out = np.zeros_like(f)
     pos = f > 0
-    r_fsr = hardware.FSR_REF_OHMS * (1.0 / f[pos]) ** hardware.FSR_EXPONENT
-    out[pos] = hardware.SUPPLY_V * hardware.DIVIDER_OHMS / (hardware.DIVIDER_OHMS + r_fsr)
+    r_fsr = constants.FSR_REF_OHMS * (1.0 / f[pos]) ** constants.FSR_EXPONENT
+    out[pos] = constants.SUPPLY_V * constants.DIVIDER_OHMS / (constants.DIVIDER_OHMS + r_fsr)
     return out
 
 
 def tilt_volts_array(pitch_deg: np.ndarray) -> np.ndarray:
-    return hardware.TILT_ZERO_V + hardware.TILT_SCALE_V * np.sin(np.radians(pitch_deg))
+    return constants.TILT_ZERO_V + constants.TILT_SCALE_V * np.sin(np.radians(pitch_deg))
 
 
 # -- the athlete and the sensors ------------------------------------------------------
@@ -493,7 +493,7 @@ class SimSession:
             # the accelerometer also feels the hinge's tangential acceleration r * theta''
             omega = np.gradient(np.radians(pitch), 1.0 / GRID_HZ)
             alpha = np.gradient(omega, 1.0 / GRID_HZ)
-            smooth[3] += hardware.TILT_SCALE_V * profile.sensor_radius_m * alpha / 9.81
+            smooth[3] += constants.TILT_SCALE_V * profile.sensor_radius_m * alpha / 9.81
         noise_scale[3] = profile.tilt_noise_v
         # float32 halves the memory (a 3-minute session is 7 MB); far finer than the ADC
         self._smooth = smooth.astype(np.float32)
@@ -520,7 +520,7 @@ class SimSession:
                 g = self._glitch[ch][k]
                 if x / GRID_HZ < g[1]:
                     v = g[4] if g[3] == SET else v + g[4]
-            out.append(min(max(v, 0.0), hardware.SUPPLY_V))
+            out.append(min(max(v, 0.0), constants.SUPPLY_V))
         return tuple(out)
 
     def voltages_array(self, ts: np.ndarray) -> np.ndarray:
@@ -545,7 +545,7 @@ class SimSession:
             hit = hit[tt[hit] < ends[k[hit]]]
             kk = k[hit]
             v[ch, hit] = np.where(kinds[kk] == SET, vals[kk], v[ch, hit] + vals[kk])
-        return np.clip(v, 0.0, hardware.SUPPLY_V)
+        return np.clip(v, 0.0, constants.SUPPLY_V)
 
     def frame_times(self, rate_hz: float = 200.0, jitter: float = 0.2,
                     seed: Optional[int] = None) -> np.ndarray:

@@ -1,10 +1,10 @@
 """The polling core: read frames, detect, alert, publish.  Never imports Flask.
 
-One background thread reads frames from a :class:`device.adc.DowelAdc` as fast
+One background thread reads frames from a :class:`device.hw.adc.DowelAdc` as fast
 as the ADC allows (or at a configured rate), stamps each with the core's clock,
-feeds the pure :class:`device.pipeline.Pipeline`, drives the LED and buzzer
-(:class:`device.alerts.Alerts`) and publishes events and status snapshots on an
-:class:`device.bus.EventBus`.  Listeners (the dashboard, the history writer, the
+feeds the pure :class:`device.analysis.pipeline.Pipeline`, drives the LED and buzzer
+(:class:`device.hw.alerts.Alerts`) and publishes events and status snapshots on an
+:class:`device.runtime.events.EventBus`.  Listeners (the dashboard, the history writer, the
 terminal) subscribe; none of them can slow a frame.
 
 Hardware faults are survived: an I2C error is counted and the read retried; an
@@ -25,14 +25,14 @@ import threading
 import time
 from typing import Callable, Optional
 
-
-from .alerts import Alerts
-from .bus import EventBus, Subscription
-from .calibration import CalibrationError, calibrate_from_frames
-from .clock import RealClock, ScaledClock
-from .config import Settings, SettingsStore
-from .frames import Frame
-from .pipeline import Pipeline
+from device.analysis.calibration import CalibrationError, calibrate_from_frames
+from device.analysis.frames import Frame
+from device.analysis.pipeline import Pipeline
+from device.analysis.settings import Settings
+from device.hw.alerts import Alerts
+from device.runtime.clock import RealClock
+from device.runtime.events import EventBus, Subscription
+from device.runtime.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -399,55 +399,3 @@ class DowelCore:
         with self._lock:
             events = self.pipeline.finish(t)
         self._publish_all(events, t)
-
-
-def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Settings] = None,
-                    settings_store: Optional[SettingsStore] = None, pin_factory=None,
-                    seed: int = 0, rate_hz: Optional[float] = None,
-                    max_frames: Optional[int] = None, source_name: Optional[str] = None):
-    """The mock-mode stack: emulated ADS1x15 fed by ``source`` (default: a
-    simulated athlete), the real Adafruit driver over the emulated I2C bus,
-    gpiozero ``MockFactory`` pins, and a :class:`DowelCore` on top (not started).
-
-    Returns the core; the emulated bus and chip are ``core.mock_bus`` and
-    ``core.mock_chip`` (tests use them to inject I2C faults).
-    """
-    from .adc import make_mock_adc
-    from .alerts import mock_pin_factory
-
-    settings = settings or Settings()
-    clock = ScaledClock(speed) if speed != 1.0 else RealClock()
-    if source is None:
-        from .sources import SimulatedAthlete
-
-        source = SimulatedAthlete(seed=seed, loop=True)
-        source_name = source_name or "simulated athlete"
-    pins = pin_factory or mock_pin_factory()
-    alerts = Alerts(pins, buzzer_enabled=settings.buzzer, button_pin=22)
-    holder: dict = {}
-
-    def adc_factory(s: Settings):
-        # A new emulated chip only when the model changes (settings can switch
-        # ADS1115 <-> ADS1015); otherwise reopen the same one, as on real hardware.
-        if holder.get("model") != s.chip:
-            adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
-                                           gain=s.gain)
-            holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)
-            core_ref = holder.get("core")
-            if core_ref is not None:
-                core_ref.mock_bus, core_ref.mock_chip = bus, chip
-            return adc
-        adc = holder["adc"]
-        adc.data_rate, adc.gain = s.data_rate, s.gain
-        return adc
-
-    core = DowelCore(adc_factory, settings, alerts, clock=clock, settings_store=settings_store,
-                     source=source, source_name=source_name or "mock", rate_hz=rate_hz,
-                     max_frames=max_frames)
-    # Build the emulated chip now so tests can reach it before the loop starts.
-    adc_factory(settings)
-    holder["core"] = core
-    core.mock_bus = holder["bus"]
-    core.mock_chip = holder["chip"]
-    core.pin_factory = pins
-    return core

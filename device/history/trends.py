@@ -1,6 +1,6 @@
 """Trends over the rep history and the progression suggestion (numpy).
 
-Input is what :meth:`device.store.Store.all_sessions` returns: sessions
+Input is what :meth:`device.history.store.Store.all_sessions` returns: sessions
 (oldest first) with sets, reps and losses.  Everything here is pure.
 
 Per session and per exercise: reps, clean reps and clean-rep %, mean and

@@ -18,9 +18,9 @@ from __future__ import annotations
 import collections
 import math
 
-from . import hardware
 # One threshold rule for a calibration and for levels learned in a set.
-from .calibration import threshold_fractions
+from device.analysis.calibration import threshold_fractions
+from device.hw import constants
 
 __all__ = [
     "pitch_deg", "threshold_fractions", "TiltFilter", "PointContact",
@@ -71,7 +71,7 @@ LOST = 2        # below its threshold for longer than the debounce
 _EPS_S = 0.002
 
 
-def pitch_deg(tilt_v: float, upright_v: float = hardware.TILT_ZERO_V) -> float:
+def pitch_deg(tilt_v: float, upright_v: float = constants.TILT_ZERO_V) -> float:
     """Hinge angle in degrees from the tilt voltage.
 
     A sensor mounted ``delta`` off reads ``1.65 + 0.33 sin(pitch + delta)``;
@@ -83,7 +83,7 @@ def pitch_deg(tilt_v: float, upright_v: float = hardware.TILT_ZERO_V) -> float:
 
 
 def _asin_deg(tilt_v: float) -> float:
-    s = (tilt_v - hardware.TILT_ZERO_V) / hardware.TILT_SCALE_V
+    s = (tilt_v - constants.TILT_ZERO_V) / constants.TILT_SCALE_V
     if s > 1.0:
         s = 1.0
     elif s < -1.0:

@@ -13,9 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import hardware
-from .config import Calibration, PointCalibration
-from .frames import Frame
+from device.analysis.frames import Frame
+from device.analysis.settings import Calibration, PointCalibration
+from device.hw import constants
 
 #: A point resting below this is not touching at all: calibration is refused.
 MIN_CONTACT_V = 0.8
@@ -54,7 +54,7 @@ def calibrate_from_frames(frames: Sequence[Frame], sensitivity: float = 0.5,
         raise CalibrationError("too few readings: hold still with the dowel on for 3 seconds")
     data = np.asarray([f[1:] for f in frames], dtype=float)
     points = {}
-    for i, point in enumerate(hardware.POINTS):
+    for i, point in enumerate(constants.POINTS):
         rest_v = float(np.median(data[:, i]))
         if rest_v < MIN_CONTACT_V:
             raise CalibrationError(

@@ -1,6 +1,6 @@
 """Sampling bench: frames/s the real Adafruit driver gets from the emulated chip.
 
-Runs :class:`~device.adc.DowelAdc` over :class:`~device.ads_emulator.EmulatedI2C`
+Runs :class:`~device.hw.adc.DowelAdc` over :class:`~device.hw.mock.ads1x15.EmulatedI2C`
 on the real clock, so every I2C transaction costs its bit time at 400 kHz, each
 conversion its 1/DR, and this machine's Python time comes on top, as on a Pi.
 The SPEC target is >= 90 % of the ceiling (data rate / 4 channels).
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .adc import make_mock_adc
-from .clock import RealClock
+from device.hw.mock.factory import make_mock_adc
+from device.runtime.clock import RealClock
 
 #: (chip, data rate, how the frame is read[, extra seconds per I2C transaction]).
 #: The first rows are the product's default (pipelined, ALERT/RDY wired); then

@@ -57,9 +57,10 @@ def pct(values, qs=(50, 95, 99)) -> list:
 # -- cpu ---------------------------------------------------------------------------
 def bench_cpu(trace: str | None = None, repeats: int = 3) -> str:
     """Per-frame cost of Pipeline.feed (+ alerts) on a recorded or simulated session."""
-    from .alerts import Alerts, mock_pin_factory
-    from .config import Settings
-    from .pipeline import Pipeline
+    from device.analysis.pipeline import Pipeline
+    from device.analysis.settings import Settings
+    from device.hw.alerts import Alerts
+    from device.hw.mock.factory import mock_pin_factory
 
     frames, name = _bench_frames(trace)
     rows = []
@@ -96,9 +97,10 @@ def bench_cpu(trace: str | None = None, repeats: int = 3) -> str:
 def _core_row(frames) -> list:
     """Everything the polling loop does per frame except the ADC read: pipeline,
     alerts on mock pins, ring buffer, events and throttled status to a listener."""
-    from .alerts import Alerts, mock_pin_factory
-    from .config import Settings
-    from .core import DowelCore
+    from device.analysis.settings import Settings
+    from device.hw.alerts import Alerts
+    from device.hw.mock.factory import mock_pin_factory
+    from device.runtime.core import DowelCore
 
     core = DowelCore(lambda s: None, Settings(), Alerts(mock_pin_factory()))
     listener = core.subscribe(maxsize=100_000)
@@ -121,15 +123,15 @@ def _core_row(frames) -> list:
 
 def _bench_frames(trace):
     if trace:
-        from .trace import read_trace
+        from device.sim.trace import read_trace
 
         return read_trace(trace), Path(trace).name
     sample = Path(__file__).resolve().parents[1] / "tests" / "data" / "sloppy-two-sets.csv"
     if sample.exists():
-        from .trace import read_trace
+        from device.sim.trace import read_trace
 
         return read_trace(sample), sample.name
-    from .simulator import generate_session
+    from device.sim.simulator import generate_session
 
     session = generate_session(1)
     return session.frames(rate_hz=200), "simulated session (seed 1)"
@@ -140,10 +142,9 @@ def bench_dashboard(seconds: float = 4.0, phones: int = 10) -> str:
     """Core frame rate with no phone vs ``phones`` SSE clients, and what a phone receives."""
     import http.client
 
+    from device.hw.mock.factory import build_mock_core
     from web import create_app
     from web.server import make_server
-
-    from .core import build_mock_core
 
     core = build_mock_core(seed=3)
     app = create_app(core, {"TOKEN": "bench"})
@@ -222,9 +223,9 @@ def bench_history(reps: int = 200) -> str:
     """Time from a rep_completed event to the rep being readable from another connection."""
     import sqlite3
 
-    from .bus import EventBus
-    from .history import HistoryWriter
-    from .store import Store
+    from device.history.store import Store
+    from device.runtime.events import EventBus
+    from device.runtime.writer import HistoryWriter
 
     class _Core:                         # just enough of DowelCore for the writer
         def __init__(self):
@@ -286,11 +287,11 @@ def main(args) -> int:
     kinds = KINDS if "all" in args.kind else args.kind
     for kind in kinds:
         if kind == "accuracy":
-            from .bench_accuracy import format_table, run_accuracy_bench
+            from device.bench.accuracy import format_table, run_accuracy_bench
 
             print(format_table(run_accuracy_bench(n_sessions=args.sessions, seed=args.seed)))
         elif kind == "sampling":
-            from .bench_sampling import format_table, run_sampling_bench
+            from device.bench.sampling import format_table, run_sampling_bench
 
             print(format_table(run_sampling_bench(seconds=args.seconds)))
         elif kind == "cpu":

@@ -19,27 +19,27 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from . import __version__
+from device import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 # -- shared helpers -------------------------------------------------------------
 def _data_dir(args) -> Path:
-    from .config import default_data_dir
+    from device.runtime.settings_store import default_data_dir
 
     return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
 
 
 def _settings_store(args):
-    from .config import SettingsStore
+    from device.runtime.settings_store import SettingsStore
 
     return SettingsStore(_data_dir(args) / "settings.json")
 
 
 def _load_settings(args):
     """Settings from the data directory with command-line overrides applied."""
-    from .config import SettingsError
+    from device.analysis.settings import SettingsError
 
     store = _settings_store(args)
     settings = store.load()
@@ -75,14 +75,14 @@ def _error(message: str) -> int:
 
 
 def _read_trace(path: str):
-    from .trace import read_trace
+    from device.sim.trace import read_trace
 
     return read_trace(path)
 
 
 def _mock_source(args):
     """The signal source for mock mode: a trace (``--trace``) or a simulated athlete."""
-    from .sources import SimulatedAthlete, TraceSource
+    from device.sim.sources import SimulatedAthlete, TraceSource
 
     if getattr(args, "trace", None):
         return TraceSource(_read_trace(args.trace), loop=getattr(args, "loop", False)), \
@@ -93,16 +93,16 @@ def _mock_source(args):
 def _build_core(args, settings, settings_store, max_frames=None):
     """The core on the emulated chip (``--mock``) or on the Pi's I2C bus and GPIO."""
     if args.mock or getattr(args, "trace", None):
-        from .core import build_mock_core
+        from device.hw.mock.factory import build_mock_core
 
         source, name = _mock_source(args)
         return build_mock_core(source, speed=args.speed, settings=settings,
                                settings_store=settings_store, rate_hz=args.rate,
                                max_frames=max_frames, source_name=name)
-    from .adc import DowelAdc, open_pi_bus
-    from .alerts import Alerts
-    from .core import DowelCore
-    from . import hardware
+    from device.hw import constants
+    from device.hw.adc import DowelAdc, open_pi_bus
+    from device.hw.alerts import Alerts
+    from device.runtime.core import DowelCore
 
     if args.speed != 1.0:
         raise SystemExit(_error("--speed only applies to mock mode (--mock)"))
@@ -111,7 +111,7 @@ def _build_core(args, settings, settings_store, max_frames=None):
     bus_holder: dict = {}
     # ALERT/RDY (open drain, active low) tells when a conversion is done without
     # polling over I2C; DowelAdc falls back to polling if the wire is not there.
-    rdy = None if args.no_rdy else DigitalInputDevice(hardware.PIN_ALERT_RDY, pull_up=True)
+    rdy = None if args.no_rdy else DigitalInputDevice(constants.PIN_ALERT_RDY, pull_up=True)
 
     def adc_factory(s):
         if "bus" not in bus_holder:
@@ -119,7 +119,7 @@ def _build_core(args, settings, settings_store, max_frames=None):
         return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
                         ready=(lambda: rdy.is_active) if rdy is not None else None)
 
-    alerts = Alerts(None, buzzer_enabled=settings.buzzer, button_pin=hardware.PIN_BUTTON)
+    alerts = Alerts(None, buzzer_enabled=settings.buzzer, button_pin=constants.PIN_BUTTON)
     return DowelCore(adc_factory, settings, alerts, settings_store=settings_store,
                      source_name="ADS1115 on I2C", rate_hz=args.rate, max_frames=max_frames)
 
@@ -211,8 +211,8 @@ def cmd_run(args) -> int:
     store = writer = server = None
     db_path = Path(args.db) if args.db else data_dir / "history.db"
     if not args.no_history:
-        from .history import HistoryWriter
-        from .store import Store, StoreError
+        from device.history.store import Store, StoreError
+        from device.runtime.writer import HistoryWriter
 
         try:
             store = Store(db_path)
@@ -226,10 +226,9 @@ def cmd_run(args) -> int:
     # anything has started.
     url = token = None
     if not args.no_web:
+        from device.runtime.token import load_or_create_token
         from web import create_app
         from web.server import make_server
-
-        from .token import load_or_create_token
 
         token = load_or_create_token(data_dir)
         app = create_app(core, {"TOKEN": token, "DATA_DIR": str(data_dir)}, store=store)
@@ -310,7 +309,7 @@ def _lan_address() -> str:
 def _input_error(exc: Exception) -> int:
     from gpiozero.exc import BadPinFactory
 
-    from .trace import TraceError
+    from device.sim.trace import TraceError
 
     if isinstance(exc, (TraceError, FileNotFoundError, IsADirectoryError, PermissionError)):
         return _error(str(exc))
@@ -324,7 +323,7 @@ def _input_error(exc: Exception) -> int:
 
 # -- record -------------------------------------------------------------------------
 def cmd_record(args) -> int:
-    from .trace import TraceWriter
+    from device.sim.trace import TraceWriter
 
     _, settings = _load_settings(args)
     try:
@@ -363,7 +362,7 @@ def cmd_record(args) -> int:
 
 # -- replay -------------------------------------------------------------------------
 def cmd_replay(args) -> int:
-    from .replay import format_report, replay_frames
+    from device.sim.replay import format_report, replay_frames
 
     try:
         frames = _read_trace(args.trace)
@@ -384,7 +383,7 @@ def cmd_replay(args) -> int:
 
 # -- calibrate ------------------------------------------------------------------------
 def cmd_calibrate(args) -> int:
-    from .calibration import CalibrationError
+    from device.analysis.calibration import CalibrationError
 
     settings_store, settings = _load_settings(args)
     try:
@@ -414,8 +413,8 @@ def cmd_calibrate(args) -> int:
 
 # -- simulate -------------------------------------------------------------------------
 def cmd_simulate(args) -> int:
-    from .simulator import generate_session
-    from .trace import write_trace
+    from device.sim.simulator import generate_session
+    from device.sim.trace import write_trace
 
     session = generate_session(args.seed, noisy=args.noisy)
     frames = session.frames(rate_hz=args.rate_hz, seed=args.seed)
@@ -430,14 +429,14 @@ def cmd_simulate(args) -> int:
 
 # -- bench ----------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    from . import bench
+    from device import bench
 
     return bench.main(args)
 
 
 # -- token ----------------------------------------------------------------------------
 def cmd_token(args) -> int:
-    from .token import load_or_create_token
+    from device.runtime.token import load_or_create_token
 
     print(load_or_create_token(_data_dir(args)))
     return EXIT_OK
@@ -465,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--no-history", action="store_true", help="do not store reps")
     w.add_argument("--debug", action="store_true", help="Flask's development server instead of waitress")
     w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
-    from .config import EXERCISES
+    from device.analysis.settings import EXERCISES
 
     w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
     p.set_defaults(func=cmd_run)
@@ -511,13 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure accuracy, sampling rate, CPU and dashboard cost",
                        description="Benchmarks, printed as tables of ratios and percentiles.")
-    from . import bench
+    from device import bench
 
     bench.add_arguments(p)
     p.set_defaults(func=cmd_bench)
 
     try:
-        from .history_cli import add_subcommands
+        from device.cli.history import add_subcommands
     except ImportError:
         pass
     else:

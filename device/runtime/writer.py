@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Optional
 
-from .store import Store, StoreError
+from device.history.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 from typing import IO, Iterable, List, Optional, Union
 
-from . import hardware
-from .frames import Frame
+from device.analysis.frames import Frame
+from device.hw import constants
 
-COLUMNS = ("t",) + hardware.CHANNELS
+COLUMNS = ("t",) + constants.CHANNELS
 
 
 class TraceError(ValueError):

@@ -16,14 +16,7 @@ from typing import Callable, Optional
 
 from gpiozero import LED, Button, Buzzer
 
-from . import hardware
-
-
-def mock_pin_factory():
-    """gpiozero's own MockFactory (mock mode, replay and tests)."""
-    from gpiozero.pins.mock import MockFactory
-
-    return MockFactory()
+from device.hw import constants
 
 
 class Alerts:
@@ -34,8 +27,8 @@ class Alerts:
     change with the frame's time.
     """
 
-    def __init__(self, pin_factory=None, *, led_pin: int = hardware.PIN_LED,
-                 buzzer_pin: int = hardware.PIN_BUZZER,
+    def __init__(self, pin_factory=None, *, led_pin: int = constants.PIN_LED,
+                 buzzer_pin: int = constants.PIN_BUZZER,
                  button_pin: Optional[int] = None,
                  buzzer_enabled: bool = True):
         self.pin_factory = pin_factory

@@ -23,7 +23,7 @@ import json
 import time
 from typing import Optional, TextIO
 
-from .store import SCHEMA_VERSION, Store
+from device.history.store import SCHEMA_VERSION, Store
 
 FORMAT = "smart-dowel-history"
 FORMAT_VERSION = 1

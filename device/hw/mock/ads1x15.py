@@ -20,7 +20,7 @@ import random
 import threading
 from typing import Dict, Optional
 
-from . import hardware
+from device.hw import constants
 
 # Register pointers (datasheet table 8-3).
 REG_CONVERSION = 0
@@ -78,9 +78,9 @@ class EmulatedADS1x15:
     oscillator error drawn in +-10 % (seeded by ``seed``).
     """
 
-    def __init__(self, source, clock, model: str = "ADS1115", address: int = hardware.ADS_ADDRESS,
+    def __init__(self, source, clock, model: str = "ADS1115", address: int = constants.ADS_ADDRESS,
                  osc_tolerance: float = 0.0, seed: Optional[int] = None,
-                 vdd_v: float = hardware.SUPPLY_V) -> None:
+                 vdd_v: float = constants.SUPPLY_V) -> None:
         if model not in DATA_RATES:
             raise ValueError(f"model must be ADS1115 or ADS1015, not {model!r}")
         if not 0.0 <= osc_tolerance < 0.5:
@@ -296,7 +296,7 @@ class EmulatedI2C:
     """
 
     def __init__(self, clock, devices: Optional[Dict[int, EmulatedADS1x15]] = None,
-                 bus_hz: int = hardware.I2C_BUS_HZ, transaction_overhead_s: float = 0.0,
+                 bus_hz: int = constants.I2C_BUS_HZ, transaction_overhead_s: float = 0.0,
                  sleep_quantum_s: float = 0.0002, max_credit_s: float = 0.001) -> None:
         if bus_hz <= 0:
             raise ValueError("bus_hz must be positive")

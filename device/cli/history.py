@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import export, trends
-from .store import SCHEMA_VERSION, Store, StoreError, check_file
+from device.history import export, trends
+from device.history.store import SCHEMA_VERSION, Store, StoreError, check_file
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -23,7 +23,7 @@ def _db_path(args) -> Path:
         return Path(args.db)
     if getattr(args, "data_dir", None):
         return Path(args.data_dir) / "history.db"
-    from .config import default_data_dir
+    from device.runtime.settings_store import default_data_dir
 
     return default_data_dir() / "history.db"
 
@@ -59,7 +59,7 @@ def _plural(n: int, noun: str) -> str:
 
 
 def format_summary(doc: dict, athlete: dict, limit: int = 10) -> str:
-    """The terminal summary of :func:`device.trends.summary` (``doc``)."""
+    """The terminal summary of :func:`device.history.trends.summary` (``doc``)."""
     lines = [f"Athlete: {athlete['name']}"]
     if not doc["sessions"]:
         lines.append("No sessions recorded yet.")

@@ -1,9 +1,9 @@
 """``dowel bench accuracy``: the pipeline against simulated sessions with ground truth.
 
-Each session from :func:`device.simulator.generate_session` (half of them
+Each session from :func:`device.sim.simulator.generate_session` (half of them
 noisy: more sensor noise, dropouts, glitches and wobbles) is sampled at each
 frame rate and replayed through exactly what ``dowel replay`` runs
-(:func:`device.replay.replay_frames`).  The answers are scored the way the
+(:func:`device.sim.replay.replay_frames`).  The answers are scored the way the
 SPEC states the targets:
 
 * rep count per set: exact (sets matched to the truth by overlap in time);
@@ -25,9 +25,9 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .config import Settings
-from .pipeline import Pipeline
-from .replay import replay_frames
+from device.analysis.pipeline import Pipeline
+from device.analysis.settings import Settings
+from device.sim.replay import replay_frames
 
 __all__ = ["run_accuracy_bench", "score_session", "format_table"]
 
@@ -180,11 +180,11 @@ def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
     """Score ``n_sessions`` simulated sessions (seeds ``seed..``) at each rate.
 
     ``noisy=None`` alternates clean and noisy sessions; ``overrides`` go to
-    :func:`device.simulator.generate_session` (e.g. ``stagger_s=0.5`` for the
+    :func:`device.sim.simulator.generate_session` (e.g. ``stagger_s=0.5`` for the
     hardest removals).  Returns per rate the aggregated numbers (see
     :func:`format_table`) and the failure notes.
     """
-    from .simulator import generate_session
+    from device.sim.simulator import generate_session
 
     settings = settings or Settings()
     per_rate = {r: {"scores": [], "cpu": [], "frames": 0, "failures": []} for r in rates_hz}
@@ -246,7 +246,7 @@ def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
 
 def format_table(result: dict, max_failures: int = 30) -> str:
     """The bench as a table, one column per frame rate, targets alongside."""
-    from .bench import table
+    from device.bench import table
 
     rates = list(result["rates"])
     rows = []

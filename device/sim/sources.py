@@ -4,7 +4,7 @@ A source answers ``voltages(t) -> (head, upper_back, sacrum, tilt)`` in volts at
 source time ``t`` (seconds on the core's clock) and has ``finished`` (True once
 a non-looping source has run out; the core then stops).
 
-* :class:`SimulatedAthlete` - a simulated session (:mod:`device.simulator`);
+* :class:`SimulatedAthlete` - a simulated session (:mod:`device.sim.simulator`);
 * :class:`TraceSource` - the frames of a recorded trace, sample-and-hold;
 * :class:`ScriptedAthlete` - a simulated athlete following a short fixed
   script, for end-to-end tests that need "the sacrum is lost at t = X".
@@ -15,9 +15,15 @@ import bisect
 import threading
 from typing import List, Optional, Sequence, Tuple
 
-from . import hardware
-from .frames import Frame
-from .simulator import (AthleteProfile, SET, ScriptBuilder, SimSession, generate_session)
+from device.analysis.frames import Frame
+from device.hw import constants
+from device.sim.simulator import (
+    SET,
+    AthleteProfile,
+    ScriptBuilder,
+    SimSession,
+    generate_session,
+)
 
 __all__ = ["SimulatedAthlete", "TraceSource", "ScriptedAthlete"]
 
@@ -184,7 +190,7 @@ class ScriptedAthlete(SimulatedAthlete):
 
 
 def _apply_step(b: ScriptBuilder, kind: str, o: dict) -> None:
-    points = hardware.POINTS
+    points = constants.POINTS
     if kind == "idle":
         b.idle(o["duration_s"], level_deg=float(o.get("level_deg", 85.0)),
                transition_s=o.get("transition_s"))

@@ -1,0 +1,98 @@
+"""The mock-mode stack, shipped in the package the way gpiozero ships ``MockFactory``.
+
+Mock mode swaps the lowest layer only: the real Adafruit driver talks to an
+emulated ADS1x15 over an emulated I2C bus, and the LED, buzzer and button are
+gpiozero devices on gpiozero's own ``MockFactory``.  Everything above runs
+unchanged.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from gpiozero.pins.mock import MockFactory
+
+from device.analysis.settings import Settings
+from device.hw import constants
+from device.hw.adc import DowelAdc
+from device.hw.alerts import Alerts
+from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
+from device.runtime.clock import RealClock, ScaledClock
+from device.runtime.core import DowelCore
+from device.runtime.settings_store import SettingsStore
+
+
+def mock_pin_factory():
+    """gpiozero's own MockFactory (mock mode, replay and tests)."""
+    return MockFactory()
+
+
+def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int] = None,
+                  gain: float = constants.ADS_GAIN, transaction_overhead_s: float = 0.0,
+                  osc_tolerance: float = 0.0, seed: Optional[int] = None,
+                  pipelined: bool = True, ready_pin: bool = True):
+    """Mock mode: the real driver on an emulated chip fed by ``source``.
+
+    ``ready_pin``: the reference build's ALERT/RDY wire to GPIO23 is there (the
+    emulated pin's level is read directly; low = conversion ready).
+
+    ``transaction_overhead_s`` is what Linux and Python would add per I2C
+    transaction on top of this machine's own CPU time (0.1-0.3 ms on a Pi Zero).
+    Returns ``(DowelAdc, EmulatedI2C, EmulatedADS1x15)``.
+    """
+    chip_model = EmulatedADS1x15(source, clock, model=chip, address=constants.ADS_ADDRESS,
+                                 osc_tolerance=osc_tolerance, seed=seed)
+    bus = EmulatedI2C(clock, {constants.ADS_ADDRESS: chip_model},
+                      transaction_overhead_s=transaction_overhead_s)
+    ready = (lambda: not chip_model.alert_rdy) if ready_pin else None
+    adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
+                   ready=ready, clock=clock)
+    return adc, bus, chip_model
+
+
+def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Settings] = None,
+                    settings_store: Optional[SettingsStore] = None, pin_factory=None,
+                    seed: int = 0, rate_hz: Optional[float] = None,
+                    max_frames: Optional[int] = None, source_name: Optional[str] = None):
+    """The mock-mode stack: emulated ADS1x15 fed by ``source`` (default: a
+    simulated athlete), the real Adafruit driver over the emulated I2C bus,
+    gpiozero ``MockFactory`` pins, and a :class:`DowelCore` on top (not started).
+
+    Returns the core; the emulated bus and chip are ``core.mock_bus`` and
+    ``core.mock_chip`` (tests use them to inject I2C faults).
+    """
+    settings = settings or Settings()
+    clock = ScaledClock(speed) if speed != 1.0 else RealClock()
+    if source is None:
+        from device.sim.sources import SimulatedAthlete  # sim sits above mock hardware
+
+        source = SimulatedAthlete(seed=seed, loop=True)
+        source_name = source_name or "simulated athlete"
+    pins = pin_factory or mock_pin_factory()
+    alerts = Alerts(pins, buzzer_enabled=settings.buzzer, button_pin=22)
+    holder: dict = {}
+
+    def adc_factory(s: Settings):
+        # A new emulated chip only when the model changes (settings can switch
+        # ADS1115 <-> ADS1015); otherwise reopen the same one, as on real hardware.
+        if holder.get("model") != s.chip:
+            adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
+                                           gain=s.gain)
+            holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)
+            core_ref = holder.get("core")
+            if core_ref is not None:
+                core_ref.mock_bus, core_ref.mock_chip = bus, chip
+            return adc
+        adc = holder["adc"]
+        adc.data_rate, adc.gain = s.data_rate, s.gain
+        return adc
+
+    core = DowelCore(adc_factory, settings, alerts, clock=clock, settings_store=settings_store,
+                     source=source, source_name=source_name or "mock", rate_hz=rate_hz,
+                     max_frames=max_frames)
+    # Build the emulated chip now so tests can reach it before the loop starts.
+    adc_factory(settings)
+    holder["core"] = core
+    core.mock_bus = holder["bus"]
+    core.mock_chip = holder["chip"]
+    core.pin_factory = pins
+    return core
