@@ -246,7 +246,7 @@ def run_accuracy_bench(n_sessions: int = 50, seed: int = 0, rates_hz=(200, 50),
 
 def format_table(result: dict, max_failures: int = 30) -> str:
     """The bench as a table, one column per frame rate, targets alongside."""
-    from device.bench import table
+    from device.bench.tables import table
 
     rates = list(result["rates"])
     rows = []

@@ -427,13 +427,6 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
-# -- bench ----------------------------------------------------------------------------
-def cmd_bench(args) -> int:
-    from device import bench
-
-    return bench.main(args)
-
-
 # -- token ----------------------------------------------------------------------------
 def cmd_token(args) -> int:
     from device.runtime.token import load_or_create_token
@@ -508,12 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", metavar="FILE", help="truth JSON path (default OUT.truth.json)")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("bench", help="measure accuracy, sampling rate, CPU and dashboard cost",
-                       description="Benchmarks, printed as tables of ratios and percentiles.")
-    from device import bench
+    from device.cli import bench as bench_command
 
-    bench.add_arguments(p)
-    p.set_defaults(func=cmd_bench)
+    bench_command.add_parser(sub)
 
     try:
         from device.cli.history import add_subcommands
