@@ -512,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_subcommands(sub)
 
+    from device.cli import config; config.add_parser(sub)  # noqa: E702
+
     p = sub.add_parser("token", help="print the device token (needed to delete history)")
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(func=cmd_token)
