@@ -41,7 +41,7 @@ WRITER_SCRIPT = textwrap.dedent("""
     import numpy as np
     from device.hw.alerts import Alerts
     from device.hw.mock.factory import mock_pin_factory
-    from device.cli import _event_line
+    from device.cli.status_line import event_line as _event_line
     from device.runtime.clock import ScaledClock
     from device.analysis.settings import Settings
     from device.runtime.core import DowelCore

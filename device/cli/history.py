@@ -1,6 +1,6 @@
 """``dowel history`` and ``dowel export``: the rep history from a terminal.
 
-``add_subcommands(subparsers)`` registers both on the ``dowel`` parser; each
+``add_parser(subparsers)`` registers both on the ``dowel`` parser; each
 subcommand's ``func(args)`` returns the exit status (0 fine, 2 bad input such
 as a file that is not a dowel database).
 """
@@ -157,7 +157,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "for history, everybody for export)")
 
 
-def add_subcommands(subparsers) -> None:
+def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "history", help="summary of the rep history: sessions, clean reps, trend, next step",
         description="Sessions, sets, reps, clean-rep %, depth and tempo per session, which "

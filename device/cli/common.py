@@ -1,0 +1,174 @@
+"""What several ``dowel`` subcommands share: exit codes, the data directory and
+settings, the core's input flags and the core they build, signal handling.
+
+Nothing here imports ``web``; the commands that serve the dashboard do that
+themselves (device/cli/run.py).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def data_dir(args) -> Path:
+    from device.runtime.settings_store import default_data_dir
+
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
+
+
+def settings_store(args):
+    from device.runtime.settings_store import SettingsStore
+
+    return SettingsStore(data_dir(args) / "settings.json")
+
+
+# Command-line flag -> settings field it overrides.
+_SETTING_FLAGS = (("chip", "chip"), ("data_rate", "data_rate"), ("debounce_ms", "debounce_ms"),
+                  ("min_depth_deg", "min_depth_deg"), ("exercise", "exercise"))
+
+
+def load_settings(args):
+    """Settings from the data directory with command-line overrides applied."""
+    from device.analysis.settings import SettingsError
+
+    store = settings_store(args)
+    settings = store.load()
+    overrides = {field: getattr(args, flag) for flag, field in _SETTING_FLAGS
+                 if getattr(args, flag, None) is not None}
+    if getattr(args, "no_buzzer", False):
+        overrides["buzzer"] = False
+    if overrides:
+        try:
+            settings = settings.updated(overrides)
+        except SettingsError as exc:
+            raise SystemExit(error(f"--{exc.field.replace('_', '-')}: {exc.message}"))
+    return store, settings
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM (systemd stop), so the command can switch
+    the buzzer off and flush the history before it exits."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def error(message: str) -> int:
+    print(f"dowel: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def read_trace(path: str):
+    from device.sim.trace import read_trace as _read
+
+    return _read(path)
+
+
+def input_error(exc: Exception) -> int:
+    """The exit status for a failure to build the core: 2 for a bad trace file,
+    1 with advice for a machine without GPIO; anything else is a bug and raises."""
+    from gpiozero.exc import BadPinFactory
+
+    from device.sim.trace import TraceError
+
+    if isinstance(exc, (TraceError, FileNotFoundError, IsADirectoryError, PermissionError)):
+        return error(str(exc))
+    if isinstance(exc, BadPinFactory):
+        # Not a Pi (or lgpio/RPi.GPIO missing): say what to do instead of a traceback.
+        error(f"no GPIO on this machine ({exc}); on a laptop run with --mock, "
+              "on a Pi install the 'pi' extra: pip install -e '.[pi]'")
+        return EXIT_FAIL
+    raise exc
+
+
+# -- the core --------------------------------------------------------------------
+def _mock_source(args):
+    """The signal source for mock mode: a trace (``--trace``) or a simulated athlete."""
+    from device.sim.sources import SimulatedAthlete, TraceSource
+
+    if getattr(args, "trace", None):
+        return TraceSource(read_trace(args.trace), loop=getattr(args, "loop", False)), \
+            f"trace {os.path.basename(args.trace)}"
+    return SimulatedAthlete(seed=args.seed, loop=True), f"simulated athlete (seed {args.seed})"
+
+
+def build_core(args, settings, settings_store, max_frames=None):
+    """The core on the emulated chip (``--mock``) or on the Pi's I2C bus and GPIO."""
+    if args.mock or getattr(args, "trace", None):
+        from device.hw.mock.factory import build_mock_core
+
+        source, name = _mock_source(args)
+        return build_mock_core(source, speed=args.speed, settings=settings,
+                               settings_store=settings_store, rate_hz=args.rate,
+                               max_frames=max_frames, source_name=name)
+    if args.speed != 1.0:
+        raise SystemExit(error("--speed only applies to mock mode (--mock)"))
+    return _build_pi_core(args, settings, settings_store, max_frames)
+
+
+def _build_pi_core(args, settings, settings_store, max_frames):
+    from gpiozero import DigitalInputDevice
+
+    from device.hw import constants
+    from device.hw.adc import DowelAdc, open_pi_bus
+    from device.hw.alerts import Alerts
+    from device.runtime.core import DowelCore
+
+    bus_holder: dict = {}
+    # ALERT/RDY (open drain, active low) tells when a conversion is done without
+    # polling over I2C; DowelAdc falls back to polling if the wire is not there.
+    rdy = None if args.no_rdy else DigitalInputDevice(constants.PIN_ALERT_RDY, pull_up=True)
+
+    def adc_factory(s):
+        if "bus" not in bus_holder:
+            bus_holder["bus"] = open_pi_bus()
+        return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
+                        ready=(lambda: rdy.is_active) if rdy is not None else None)
+
+    alerts = Alerts(None, buzzer_enabled=settings.buzzer, button_pin=constants.PIN_BUTTON)
+    return DowelCore(adc_factory, settings, alerts, settings_store=settings_store,
+                     source_name="ADS1115 on I2C", rate_hz=args.rate, max_frames=max_frames)
+
+
+# -- flags -----------------------------------------------------------------------
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def add_core_flags(p: argparse.ArgumentParser) -> None:
+    """The flags that choose and tune the core's input (hardware or mock)."""
+    g = p.add_argument_group("input")
+    g.add_argument("--mock", action="store_true",
+                   help="no hardware: the real ADC driver talks to an emulated ADS1115 fed by a "
+                        "simulated athlete (or by --trace), LED and buzzer on mock pins")
+    g.add_argument("--trace", metavar="FILE",
+                   help="mock mode fed by a recorded trace (CSV: t,head,upper_back,sacrum,tilt) instead of the "
+                        "simulated athlete; implies --mock")
+    g.add_argument("--speed", type=positive, default=1.0, metavar="X",
+                   help="mock mode only: run X times faster than real time (default 1)")
+    g.add_argument("--loop", action="store_true", help="play --trace over and over")
+    g.add_argument("--seed", type=int, default=0, help="simulated athlete's random seed")
+    g.add_argument("--rate", type=positive, metavar="HZ",
+                   help="read frames at this rate instead of as fast as the ADC allows")
+    g.add_argument("--chip", choices=("ADS1115", "ADS1015"), help="ADC model (default from settings)")
+    g.add_argument("--data-rate", type=int, metavar="SPS",
+                   help="ADC samples per second, shared by the 4 channels (default 860)")
+    g.add_argument("--data-dir", metavar="DIR",
+                   help="settings, device token and history live here (default: "
+                        "$DOWEL_DATA_DIR, /var/lib/smart-dowel on the Pi, else ~/.local/share/smart-dowel)")
+    g.add_argument("--no-buzzer", action="store_true", help="LED only, buzzer silent")
+    g.add_argument("--no-rdy", action="store_true",
+                   help="the ADS1115's ALERT/RDY is not wired to GPIO23: poll the chip over I2C")

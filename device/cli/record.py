@@ -1,0 +1,53 @@
+"""``dowel record``: frames from the active source (the ADC, or --mock) to a trace CSV."""
+from __future__ import annotations
+
+import queue
+import sys
+
+from device.cli.common import EXIT_OK, add_core_flags, build_core, input_error, load_settings, stop_on_signals
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("record", help="record frames to a trace CSV",
+                              description="Write frames from the active source (the ADC, or --mock) to "
+                                          "a trace file (CSV: t,head,upper_back,sacrum,tilt) until "
+                                          "Ctrl-C or --seconds.")
+    p.add_argument("out", metavar="OUT.csv")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds of trace time")
+    add_core_flags(p)
+    p.set_defaults(func=cmd_record)
+
+
+def cmd_record(args) -> int:
+    from device.sim.trace import TraceWriter
+
+    _, settings = load_settings(args)
+    try:
+        core = build_core(args, settings, None)
+    except Exception as exc:
+        return input_error(exc)
+    stop = stop_on_signals()
+    frames = 0
+    # The polling thread only queues frames; the file is written on this thread,
+    # so a slow disk never slows the loop.
+    q: "queue.Queue" = queue.Queue()
+    core.tap_frames(q.put_nowait)
+    core.start()
+    with TraceWriter(args.out) as writer:
+        try:
+            while not stop.is_set():
+                try:
+                    frame = q.get(timeout=0.2)
+                except queue.Empty:
+                    if core.finished.is_set():
+                        break
+                    continue
+                writer.write(frame)
+                frames += 1
+                if args.seconds is not None and frame.t >= args.seconds:
+                    break
+        finally:
+            core.stop()
+            core.alerts.close()
+    print(f"Recorded {frames} frames to {args.out}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,186 @@
+"""``dowel run``: the composition root. It builds the core (hardware or mock),
+the history store and its writer, and the dashboard, starts them in order and
+stops them in reverse order on Ctrl-C or SIGTERM.
+
+This module (with the rest of device/cli/) is the one place that imports ``web``.
+"""
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from device.cli.common import (EXIT_OK, add_core_flags, build_core, data_dir, error,
+                               input_error, load_settings, stop_on_signals)
+
+HELP = "run the device: polling core, alerts, history, dashboard"
+
+
+def add_parser(subparsers) -> None:
+    from device.analysis.settings import EXERCISES
+
+    p = subparsers.add_parser("run", help=HELP,
+                              description="Run the device. On a Pi it reads the ADS1115 and drives GPIO; "
+                                          "with --mock it runs on a laptop with a simulated athlete.")
+    add_core_flags(p)
+    w = p.add_argument_group("dashboard and history")
+    w.add_argument("--host", default="0.0.0.0", help="address to serve the dashboard on (default 0.0.0.0)")
+    w.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
+    w.add_argument("--no-web", action="store_true", help="no dashboard, terminal only")
+    w.add_argument("--db", metavar="PATH", help="history database (default DATA_DIR/history.db)")
+    w.add_argument("--no-history", action="store_true", help="do not store reps")
+    w.add_argument("--debug", action="store_true", help="Flask's development server instead of waitress")
+    w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
+    w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
+    p.set_defaults(func=cmd_run)
+
+
+@dataclass
+class Device:
+    """Everything ``dowel run`` started, so it can be stopped in reverse order."""
+
+    core: Any
+    data_dir: Path
+    store: Any = None
+    writer: Any = None
+    app: Any = None
+    server: Any = None           # waitress server, None with --debug or --no-web
+    port: Optional[int] = None
+    token: Optional[str] = None
+    threads: list = field(default_factory=list)
+
+
+def cmd_run(args) -> int:
+    settings_store, settings = load_settings(args)
+    try:
+        core = build_core(args, settings, settings_store)
+    except Exception as exc:  # a bad trace file, or no GPIO on this machine
+        return input_error(exc)
+    device = Device(core=core, data_dir=data_dir(args))
+    failed = _open_history(args, device)
+    if failed is None:
+        failed = _bind_dashboard(args, device)
+    if failed is not None:
+        core.alerts.close()
+        return failed
+    stop = stop_on_signals()
+    _start(args, device)
+    try:
+        _show_until_stopped(args, device, stop)
+    finally:
+        _stop(device)
+    print("Stopped.", flush=True)
+    return EXIT_OK
+
+
+def _open_history(args, device: Device) -> Optional[int]:
+    """Open the store and its writer (unless --no-history); an exit status on failure."""
+    if args.no_history:
+        return None
+    from device.history.store import Store, StoreError
+    from device.runtime.writer import HistoryWriter
+
+    db_path = Path(args.db) if args.db else device.data_dir / "history.db"
+    try:
+        device.store = Store(db_path)
+    except StoreError as exc:
+        return error(str(exc))
+    device.writer = HistoryWriter(device.core, device.store)
+    return None
+
+
+def _bind_dashboard(args, device: Device) -> Optional[int]:
+    """Build the app and bind its port before anything starts, so a port in use is
+    a clear error; an exit status on failure."""
+    if args.no_web:
+        return None
+    from device.runtime.token import load_or_create_token
+    from web import create_app
+    from web.server import make_server
+
+    device.token = load_or_create_token(device.data_dir)
+    device.app = create_app(device.core, {"TOKEN": device.token, "DATA_DIR": str(device.data_dir)},
+                            store=device.store)
+    if args.debug:
+        device.port = args.port
+        return None
+    try:
+        device.server = make_server(device.app, host=args.host, port=args.port)
+    except OSError as exc:
+        return error(f"cannot serve the dashboard on {args.host}:{args.port} ({exc.strerror or exc}); "
+                     "pick another port with --port, or --no-web")
+    device.port = device.server.port
+    return None
+
+
+def _start(args, device: Device) -> None:
+    if device.writer is not None:
+        device.writer.start()
+    device.core.start()
+    if device.app is not None:
+        _serve(args, device)
+        _print_dashboard(args, device)
+    print(f"Reading from: {device.core.source_name}.  Ctrl-C stops.", flush=True)
+    sys.stdout.flush()
+
+
+def _serve(args, device: Device) -> None:
+    if args.debug:
+        thread = threading.Thread(target=device.app.run, daemon=True,
+                                  kwargs={"host": args.host, "port": args.port,
+                                          "threaded": True, "use_reloader": False})
+    else:
+        thread = threading.Thread(target=device.server.run, name="waitress", daemon=True)
+    thread.start()
+    device.threads.append(thread)
+
+
+def _print_dashboard(args, device: Device) -> None:
+    everywhere = args.host in ("0.0.0.0", "::")
+    shown = lan_address() if everywhere else args.host
+    print(f"Dashboard: http://{shown}:{device.port}/", flush=True)
+    if everywhere:
+        print(f"Open that address on a phone on the same network "
+              f"(on this computer: http://localhost:{device.port}/).", flush=True)
+    print(f"Device token (to delete history from the page): {device.token}", flush=True)
+
+
+def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:
+    """Print the core's status and events on the terminal until a signal or the
+    end of the trace."""
+    from device.cli.status_line import Console
+
+    console = Console(quiet=args.quiet)
+    sub = device.core.subscribe(maxsize=1024)
+    try:
+        while not stop.is_set() and not device.core.finished.is_set():
+            message = sub.get(timeout=0.2)
+            if message is not None:
+                console.show(message)
+    finally:
+        sub.close()
+        console.close()
+
+
+def _stop(device: Device) -> None:
+    """Stop in reverse order of start: the loop first (no new events), then the
+    writer (drains what the loop published), then the dashboard, then LED and buzzer."""
+    device.core.stop()
+    if device.writer is not None:
+        device.writer.stop()
+    if device.server is not None:
+        device.server.close()
+    device.core.alerts.close()
+
+
+def lan_address() -> str:
+    """The address a phone on the same network can reach (no packets are sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))   # UDP connect: picks a route, sends nothing
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
