@@ -1,5 +1,6 @@
-"""Shared fixtures.  ``FakeCore`` keeps the DowelCore contract (docs/architecture.md)
-without a polling thread, so web tests decide exactly which events happen."""
+"""Shared fixtures.  ``FakeCore`` keeps the core's contract
+(:class:`device.runtime.contract.Core`, checked by tests/test_contract.py) without
+a polling thread, so web tests decide exactly which events happen."""
 from __future__ import annotations
 
 import copy
@@ -11,11 +12,12 @@ from device.analysis.calibration import calibrate_from_frames
 from device.analysis.frames import Frame
 from device.analysis.settings import Settings
 from device.hw import constants
+from device.runtime.contract import Core
 from device.runtime.events import EventBus
 
 
 def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: float = 0.0) -> dict:
-    """A status snapshot in the documented shape."""
+    """A status snapshot in the shape of :class:`device.runtime.contract.Status`."""
     points = {p: {"v": 0.0 if p in lost else 2.4, "force_n": 0.0 if p in lost else 3.1,
                   "contact": p not in lost, "lost": p in lost} for p in constants.POINTS}
     return {
@@ -24,11 +26,12 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
         "lost_points": list(lost), "alert": bool(lost), "exercise": "standing_3point",
         "calibrated": False,
         "health": {"frame_rate_hz": 200.0, "jitter_ms_p95": 0.5, "read_errors": 0, "fault": None,
-                   "uptime_s": 1.0, "frames": 200, "source": "fake", "history": "ok"},
+                   "uptime_s": 1.0, "frames": 200, "source": "fake", "history": "ok",
+                   "subscribers": 0},
     }
 
 
-class FakeCore:
+class FakeCore(Core):
     """The core's public contract, driven by the test: ``publish`` events, set
     ``holding`` to say whether the athlete holds the dowel on for calibration."""
 
@@ -41,7 +44,11 @@ class FakeCore:
         self.calibrate_calls = []
 
     def get_status(self) -> dict:
-        return copy.deepcopy(self.status)
+        status = copy.deepcopy(self.status)
+        status["health"]["subscribers"] = self.bus.subscriber_count
+        status["exercise"] = self._settings.exercise
+        status["calibrated"] = self._settings.calibration is not None
+        return status
 
     def subscribe(self, maxsize: int = 256, types=None):
         return self.bus.subscribe(maxsize=maxsize, types=types)

@@ -1,11 +1,11 @@
 """The phone dashboard: a Flask app that serves the live page and its JSON API.
 
-``create_app(core, config, store)`` builds the app around a running
-:class:`device.runtime.core.DowelCore` (or anything that keeps its contract, see
-docs/architecture.md).  The core never imports Flask: the web side only calls
-``core.get_status()``, ``core.subscribe()``, ``core.update_settings()``,
-``core.settings`` and ``core.calibrate()``.  The endpoints are documented in
-docs/api.md.
+``create_app(core, config, store)`` builds the app around anything that keeps
+the core's contract, :class:`device.runtime.contract.Core` (the running
+:class:`device.runtime.core.DowelCore`, or the tests' fake); the status snapshot
+it serves is :class:`device.runtime.contract.Status`.  The core never imports
+Flask: the web side only calls what that Protocol declares.  The endpoints are
+documented in docs/api.md.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Optional
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from device.runtime.contract import Core
 
 #: Defaults an app can override through ``config`` (tests shorten the intervals).
 DEFAULTS = {
@@ -27,7 +29,7 @@ DEFAULTS = {
 }
 
 
-def create_app(core, config: Optional[dict] = None, store=None) -> Flask:
+def create_app(core: Core, config: Optional[dict] = None, store=None) -> Flask:
     """The dashboard app serving ``core``; with a history ``store`` it also
     registers the history endpoints (``web.history.bp``)."""
     app = Flask(__name__, static_folder="static", static_url_path="/static")

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from device.analysis.calibration import CalibrationError
 from device.analysis.settings import EXERCISES, SettingsError
 from device.hw import constants
+from device.runtime.contract import Core
 
 from .stream import sse_stream, to_json
 
@@ -71,7 +72,7 @@ def json_response(obj, status: int = 200) -> Response:
     return Response(to_json(obj), status=status, mimetype="application/json")
 
 
-def _core():
+def _core() -> Core:
     return current_app.config["CORE"]
 
 
