@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
+from device.hw.mock.ads1x15 import POWER_UP_S, EmulatedADS1x15, EmulatedI2C
 
 ADDR = 0x48
 
@@ -222,11 +222,11 @@ def test_alert_rdy_as_conversion_ready_in_single_shot():
     write_reg(bus, 1, config)
     assert chip.conversion_ready_mode
     assert chip.alert_rdy                              # converting: released
-    clock.sleep(1 / 860)
+    clock.sleep(POWER_UP_S + 1 / 860)                  # a single shot powers up first
     assert not chip.alert_rdy                          # done: pulled low
     write_reg(bus, 1, config | 0x0008)                 # COMP_POL active high
     assert not chip.alert_rdy
-    clock.sleep(1 / 860)
+    clock.sleep(POWER_UP_S + 1 / 860)
     assert chip.alert_rdy
 
 

@@ -1,10 +1,12 @@
-"""The dowel's ADC: an ADS1115 (or ADS1015) read through Adafruit's driver.
+"""The dowel's ADC: an ADS1115 (or ADS1015) on I2C.
 
-:class:`DowelAdc` is thin: it builds ``adafruit_ads1x15`` on whatever I2C bus it
-is handed (``busio.I2C`` on a Pi, :class:`~device.hw.mock.ads1x15.EmulatedI2C` in
-mock mode), one ``AnalogIn`` per channel of ``constants.ADC_CHANNEL``, and reads
-a frame as four single-shot conversions.  Bus errors (``OSError``) reach the
-caller, which counts and retries them; nothing here swallows a fault.
+:class:`DowelAdc` talks to the chip the way Adafruit's driver does, through
+``adafruit_bus_device.I2CDevice`` on whatever bus it is handed (``busio.I2C`` on
+a Pi, :class:`~device.hw.mock.ads1x15.EmulatedI2C` in mock mode), with register
+words from the one register map (:mod:`device.hw.registers`).  The driver's
+own ``AnalogIn`` (its public API) is used for the plain read mode only.  Bus
+errors (``OSError``) reach the caller, which counts and retries them; nothing
+here swallows a fault.
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ import logging
 from typing import Callable, Optional, Tuple
 
 from adafruit_ads1x15 import ADS1015, ADS1115, AnalogIn, ads1x15
+from adafruit_bus_device.i2c_device import I2CDevice
 
-from device.hw import constants
+from device.hw import constants, registers
 from device.runtime.clock import RealClock
 
 log = logging.getLogger(__name__)
@@ -22,8 +25,10 @@ EREMOTEIO = getattr(errno, "EREMOTEIO", 121)
 
 _DRIVERS = {"ADS1115": ADS1115, "ADS1015": ADS1015}
 _RATES = {"ADS1115": constants.ADS1115_RATES, "ADS1015": constants.ADS1015_RATES}
-_GAINS = (2 / 3, 1, 2, 4, 8, 16)
+_GAINS = tuple(registers.PGA_CODE)
 _PINS = (ads1x15.Pin.A0, ads1x15.Pin.A1, ads1x15.Pin.A2, ads1x15.Pin.A3)
+#: The OS bit as it arrives in the first byte of a config register read.
+_OS_HIGH_BYTE = registers.OS >> 8
 #: Polls of the OS bit before a conversion counts as hung (a poll is >= 50 us of
 #: bus time, so this is far beyond the slowest 8 SPS conversion).
 MAX_POLLS = 10_000
@@ -56,8 +61,8 @@ class DowelAdc:
 
     * ``pipelined=False``: the driver's own ``AnalogIn.voltage`` for each channel
       in turn (config write, busy-poll of the config register, result read).
-    * ``pipelined=True`` (default): still single-shot conversions through the
-      driver's register helpers, but the chip never waits for the host: each
+    * ``pipelined=True`` (default): single-shot conversions started with config
+      words from the register map, but the chip never waits for the host: each
       result is read while the next conversion runs (the conversion register
       keeps the old result until the new one is done), the next frame's first
       conversion starts as this one returns, and the host sleeps through most of
@@ -68,6 +73,9 @@ class DowelAdc:
       set up as a conversion-ready output and the end of a conversion is seen
       on the pin instead of by I2C polls.  If the line never moves, polling
       takes over.
+    * ``tilt_every=N`` (pipelined only): the tilt is converted on every Nth
+      frame and held in between.  The hinge angle changes about ten times
+      slower than contact does, so the contact points get the conversions.
 
     ``clock`` (``now()``/``sleep()``, default :class:`~device.runtime.clock.RealClock`)
     is only used to sleep through conversions; it must be the emulated chip's
@@ -77,9 +85,11 @@ class DowelAdc:
     def __init__(self, i2c, chip: str = "ADS1115", gain: float = constants.ADS_GAIN,
                  data_rate: Optional[int] = None, address: int = constants.ADS_ADDRESS, *,
                  pipelined: bool = True, ready: Optional[Callable[[], bool]] = None,
-                 clock=None) -> None:
+                 clock=None, tilt_every: int = 1) -> None:
         if chip not in _DRIVERS:
             raise ValueError(f"chip must be one of {', '.join(_DRIVERS)}, not {chip!r}")
+        if not isinstance(tilt_every, int) or tilt_every < 1:
+            raise ValueError(f"tilt_every must be a whole number >= 1, not {tilt_every!r}")
         self.i2c = i2c
         self.chip = chip
         self.address = address
@@ -89,6 +99,7 @@ class DowelAdc:
         self.pipelined = pipelined
         self.ready = ready
         self.clock = clock or RealClock()
+        self.tilt_every = tilt_every if pipelined else 1
         #: Pipelined results that could not be trusted and were converted again.
         self.pipeline_misses = 0
         self._plain_frames_left = 0
@@ -96,21 +107,33 @@ class DowelAdc:
         self._maybe_busy = False                # a conversion may still be running
         self._needs_setup = False               # ALERT/RDY mode to be set up again
         self._at_config = False                 # register pointer is at config
+        self._frame_index = 0
+        self._tilt_raw = 0
         self._poll_buf = bytearray(1)
-        self._ads = None
+        self._word_buf = bytearray(2)
+        self._write_buf = bytearray(3)
+        self._pointer_buf = bytearray(1)
+        self._device: Optional[I2CDevice] = None
         self._channels: Tuple[AnalogIn, ...] = ()
-        # MUX code per frame channel: 1xx = AINx against GND (what AnalogIn uses).
-        self._mux = tuple(_PINS[constants.ADC_CHANNEL[name]] + 0x04 for name in constants.CHANNELS)
+        # MUX code per frame channel (AINx against GND), in frame order.
+        self._mux = tuple(registers.MUX_SINGLE_ENDED[constants.ADC_CHANNEL[name]]
+                          for name in constants.CHANNELS)
+        self._tilt_index = constants.CHANNELS.index("tilt")
+        self._start_words: Tuple[int, ...] = ()
         self.open()
 
     # -- connection ---------------------------------------------------------------------
     def open(self) -> None:
-        """(Re)build the driver on the bus: probes the address and writes the config."""
-        self._ads = None
+        """(Re)open the chip on the bus: probes the address and writes the config."""
+        self._device = None
         self._carry_t = None
         try:
-            ads = _DRIVERS[self.chip](self.i2c, gain=self._gain, data_rate=self._data_rate,
-                                      address=self.address)
+            device = I2CDevice(self.i2c, self.address)
+            if not self.pipelined:
+                ads = _DRIVERS[self.chip](self.i2c, gain=self._gain, data_rate=self._data_rate,
+                                          address=self.address)
+                self._channels = tuple(AnalogIn(ads, _PINS[constants.ADC_CHANNEL[name]])
+                                       for name in constants.CHANNELS)
         except ValueError as exc:
             # adafruit_bus_device reports a missing device as ValueError; to the
             # caller it is a bus fault like any NACK, so make it an OSError.
@@ -118,9 +141,9 @@ class DowelAdc:
                 raise OSError(EREMOTEIO, f"no {self.chip} answering at I2C address "
                                          f"0x{self.address:02x}") from exc
             raise
-        self._channels = tuple(AnalogIn(ads, _PINS[constants.ADC_CHANNEL[name]])
-                               for name in constants.CHANNELS)
-        self._ads = ads
+        self._device = device
+        self._build_words()
+        self._write_register(registers.POINTER_CONFIG, self._idle_word())
         self._maybe_busy = True
         self._setup_ready()
 
@@ -128,23 +151,47 @@ class DowelAdc:
 
     @property
     def connected(self) -> bool:
-        return self._ads is not None
+        return self._device is not None
+
+    def _build_words(self) -> None:
+        """The config words that start one conversion of each channel."""
+        pga = registers.PGA_CODE[self._gain]
+        dr = registers.dr_code(self.chip, self._data_rate)
+        que = registers.COMP_QUE_DISABLE if self.ready is None else 0   # 00: after one conversion
+        self._start_words = tuple(registers.config_word(mux, pga, dr, start=True, comp_que=que)
+                                  for mux in self._mux)
+
+    def _idle_word(self) -> int:
+        """Config with our gain and rate, single-shot, nothing started."""
+        return self._start_words[0] & ~registers.OS
 
     def _setup_ready(self) -> None:
         """ALERT/RDY as conversion-ready output: Hi_thresh MSB 1, Lo_thresh MSB 0,
         comparator queue on (asserts after one conversion)."""
         if self.ready is None:
             return
-        ads = self._ads
-        ads.comparator_high_threshold = -32768
-        ads.comparator_low_threshold = 0
-        ads.comparator_queue_length = 1
+        self._write_register(registers.POINTER_HI_THRESH, registers.CONVERSION_READY_HI_THRESH)
+        self._write_register(registers.POINTER_LO_THRESH, registers.CONVERSION_READY_LO_THRESH)
         self._at_config = False
+
+    # Register traffic over I2CDevice, as the driver does it.
+    def _write_register(self, pointer: int, value: int) -> None:
+        buf = self._write_buf
+        buf[0], buf[1], buf[2] = pointer, (value >> 8) & 0xFF, value & 0xFF
+        with self._device as dev:
+            dev.write(buf)
+
+    def _read_register(self, pointer: int) -> int:
+        self._pointer_buf[0] = pointer
+        with self._device as dev:
+            dev.write_then_readinto(self._pointer_buf, self._word_buf)
+        return (self._word_buf[0] << 8) | self._word_buf[1]
 
     # -- reading -------------------------------------------------------------------------
     def read_frame(self) -> Tuple[float, float, float, float]:
-        """(head, upper_back, sacrum, tilt) volts, one single-shot conversion each."""
-        if self._ads is None:
+        """(head, upper_back, sacrum, tilt) volts, one single-shot conversion each
+        (the tilt held from an earlier frame when ``tilt_every`` > 1)."""
+        if self._device is None:
             self.open()
         try:
             if self._maybe_busy or (self._carry_t is not None and not self.pipelined):
@@ -156,11 +203,12 @@ class DowelAdc:
             if not self.pipelined:
                 self._at_config = False
                 return tuple(ch.voltage for ch in self._channels)
+            order = self._frame_order()
             if self._plain_frames_left > 0:
                 self._plain_frames_left -= 1
-                raw = self._read_plain()
+                raw = self._read_plain(order)
             else:
-                raw = self._read_pipelined()
+                raw = self._read_pipelined(order)
         except OSError:
             # The chip may have been reset (unplugged): set the ALERT/RDY mode up
             # again with the first read that gets through.
@@ -168,25 +216,43 @@ class DowelAdc:
             self._carry_t = None
             self._needs_setup = self.ready is not None
             raise
-        return tuple(ch.convert_to_voltage(v) for ch, v in zip(self._channels, raw))
+        self._frame_index += 1
+        if self._tilt_index in order:
+            self._tilt_raw = raw[self._tilt_index]
+        else:
+            raw[self._tilt_index] = self._tilt_raw
+        return tuple(self._volts(code) for code in raw)
 
-    def _read_plain(self) -> list:
-        raw = []
-        for i in range(len(self._mux)):
+    def _frame_order(self) -> Tuple[int, ...]:
+        """Frame channels converted this frame: the contact points always, the tilt
+        on every ``tilt_every``-th frame (and on the first)."""
+        n = len(self._mux)
+        if self.tilt_every == 1 or self._frame_index % self.tilt_every == 0:
+            return tuple(range(n))
+        return tuple(i for i in range(n) if i != self._tilt_index)
+
+    def _volts(self, code: int) -> float:
+        return registers.code_to_volts(code, self.chip, registers.PGA_CODE[self._gain])
+
+    def _read_plain(self, order) -> list:
+        raw = [0] * len(self._mux)
+        for i in order:
             t_start = self._start(i)
             self._wait(t_start)
-            raw.append(self._result())
+            raw[i] = self._result()
         return raw
 
-    def _read_pipelined(self) -> list:
+    def _read_pipelined(self, order) -> list:
         """One frame of pipelined single-shot conversions (see the class docstring).
 
         A result read while the next conversion runs is only trusted when the
         check right after it still says "converting" (else the new result may
         already have replaced it); such a channel is converted again on its own.
+        The first channel of every frame is the head, so the conversion carried
+        into the next frame is always the head's.
         """
-        n = len(self._mux)
-        raw = [0] * n
+        raw = [0] * len(self._mux)
+        steps = list(order) + [order[0]]    # the last step starts the next frame's first
         misses = 0
         pending = None                  # channel whose result sits in the register
         first = 0
@@ -195,10 +261,11 @@ class DowelAdc:
             self._wait(self._carry_t)
             self._carry_t = None
             if fresh:
-                pending, first = 0, 1
+                pending, first = order[0], 1
             # else: the caller paused; that head sample is stale, convert it again
-        for i in range(first, n + 1):
-            index = i % n               # i == n: the next frame's first channel
+        last = len(steps) - 1
+        for k in range(first, len(steps)):
+            index = steps[k]
             t_start = self._start(index)
             if pending is not None:
                 value = self._result()
@@ -206,17 +273,17 @@ class DowelAdc:
                     raw[pending] = value
                 else:
                     misses += 1
-                    if i < n:
+                    if k < last:
                         raw[index] = self._result()
                     t_redo = self._start(pending)
                     self._wait(t_redo)
                     raw[pending] = self._result()
                     pending = None
-                    if i == n:
+                    if k == last:
                         self._maybe_busy = False
                         break
                     continue
-            if i == n:
+            if k == last:
                 self._carry_t = t_start
                 break
             self._wait(t_start)
@@ -231,34 +298,31 @@ class DowelAdc:
                 self._maybe_busy = True
         return raw
 
-    # Register traffic, through the driver's own device and register helpers.
     def _start(self, index: int) -> float:
         """Config write with OS=1 and the channel's MUX: starts one conversion.
         Returns the clock time it started at."""
         if self._needs_setup:
             self._setup_ready()
             self._needs_setup = False
-        self._ads._write_config(self._mux[index])
+        self._write_register(registers.POINTER_CONFIG, self._start_words[index])
         self._at_config = True
         return self.clock.now()
 
     def _result(self) -> int:
-        ads = self._ads
-        value = ads._conversion_value(ads.get_last_result())
+        word = self._read_register(registers.POINTER_CONVERSION)
         self._at_config = False
-        return value
+        return registers.conversion_code(word, self.chip)
 
     def _converting_i2c(self) -> bool:
         """OS bit of the config register.  With the pointer already at config a
-        one-byte read (20 bit times) does, shorter than the driver's poll."""
+        one-byte read (20 bit times) does, shorter than a pointer write and read."""
         if not self._at_config:
-            busy = not self._ads._conversion_complete()
+            busy = not self._read_register(registers.POINTER_CONFIG) & registers.OS
             self._at_config = True
             return busy
-        dev = self._ads.i2c_device
-        with dev:
+        with self._device as dev:
             dev.readinto(self._poll_buf, end=1)
-        return not self._poll_buf[0] & 0x80
+        return not self._poll_buf[0] & _OS_HIGH_BYTE
 
     def _converting_now(self) -> bool:
         if self.ready is not None:
@@ -310,9 +374,9 @@ class DowelAdc:
     @data_rate.setter
     def data_rate(self, rate: int) -> None:
         rate = _check_rate(self.chip, rate)
-        if self._ads is not None and rate != self._ads.data_rate:
+        if rate != self._data_rate:
+            self._data_rate = rate
             self._settings_changed()
-            self._ads.data_rate = rate          # writes the config register
         self._data_rate = rate
 
     @property
@@ -323,26 +387,39 @@ class DowelAdc:
     @gain.setter
     def gain(self, gain: float) -> None:
         gain = _check_gain(gain)
-        if self._ads is not None and gain != self._ads.gain:
+        if gain != self._gain:
+            self._gain = gain
             self._settings_changed()
-            self._ads.gain = gain
         self._gain = gain
 
     def _settings_changed(self) -> None:
         # A conversion started with the old settings must not be scaled with the
-        # new ones: let it run out and start afresh.
+        # new ones: let it run out and start afresh.  The chip gets the new
+        # config at once (it applies from the next conversion).
         self._carry_t = None
         self._maybe_busy = True
         self._at_config = False
+        if self._device is not None:
+            self._build_words()
+            self._write_register(registers.POINTER_CONFIG, self._idle_word())
+            if not self.pipelined:
+                self.open()             # the driver keeps its own copy of the settings
 
     @property
     def full_scale_v(self) -> float:
-        return {2 / 3: 6.144, 1: 4.096, 2: 2.048, 4: 1.024, 8: 0.512, 16: 0.256}[self._gain]
+        return registers.PGA_FULL_SCALE_V[registers.PGA_CODE[self._gain]]
+
+    @property
+    def conversions_per_frame(self) -> float:
+        """Conversions a frame costs on average: three contact points, and the tilt
+        on one frame in ``tilt_every``."""
+        return len(constants.POINTS) + 1.0 / self.tilt_every
 
     @property
     def ceiling_hz(self) -> float:
-        """The most frames/s the chip can give: its data rate shared by four channels."""
-        return self._data_rate / len(constants.CHANNELS)
+        """The most frames/s the chip can give: its data rate over the conversions
+        one frame costs (215 for an ADS1115 at 860 SPS reading all four)."""
+        return self._data_rate / self.conversions_per_frame
 
 
 def _check_rate(chip: str, rate) -> int:

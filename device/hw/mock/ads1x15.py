@@ -20,43 +20,20 @@ import random
 import threading
 from typing import Dict, Optional
 
-from device.hw import constants
+from device.hw import constants, registers
+from device.hw.registers import (
+    COMP_LAT, COMP_MODE_WINDOW, COMP_POL_ACTIVE_HIGH, COMP_QUE_DISABLE, COMP_QUE_MASK, DR_MASK,
+    DR_SHIFT, MODE_SINGLE, MUX_INPUTS, MUX_MASK, MUX_SHIFT, OS, PGA_FULL_SCALE_V, PGA_MASK, PGA_SHIFT,
+    POINTER_CONFIG, POINTER_CONVERSION, POINTER_HI_THRESH, POINTER_LO_THRESH, POINTER_MASK,
+    THRESH_MSB, field, signed16)
 
-# Register pointers (datasheet table 8-3).
-REG_CONVERSION = 0
-REG_CONFIG = 1
-REG_LO_THRESH = 2
-REG_HI_THRESH = 3
+# The register map is shared with DowelAdc (device/hw/registers.py).
+DATA_RATES = registers.DATA_RATES
+RESOLUTION_BITS = registers.RESOLUTION_BITS
 
-POWER_ON_CONFIG = 0x8583
-POWER_ON_LO_THRESH = 0x8000
-POWER_ON_HI_THRESH = 0x7FFF
-
-# Config register fields.
-OS_BIT = 0x8000
-MUX_SHIFT, MUX_MASK = 12, 0x7
-PGA_SHIFT, PGA_MASK = 9, 0x7
-MODE_SINGLE = 0x0100
-DR_SHIFT, DR_MASK = 5, 0x7
-COMP_MODE_WINDOW = 0x0010
-COMP_POL_HIGH = 0x0008
-COMP_LAT = 0x0004
-COMP_QUE_MASK = 0x0003
-
-#: Full scale in volts per PGA code (101-111 are all +-0.256 V).
-PGA_FULL_SCALE_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
-
-#: Samples/s per DR code.  The ADS1015 repeats 3300 for code 111.
-DATA_RATES = {
-    "ADS1115": (8, 16, 32, 64, 128, 250, 475, 860),
-    "ADS1015": (128, 250, 490, 920, 1600, 2400, 3300, 3300),
-}
-RESOLUTION_BITS = {"ADS1115": 16, "ADS1015": 12}
-
-#: MUX code -> (positive input, negative input or None for GND).
-MUX_INPUTS = {0: (0, 1), 1: (0, 3), 2: (1, 3), 3: (2, 3),
-              4: (0, None), 5: (1, None), 6: (2, None), 7: (3, None)}
-
+#: A single-shot start powers the converter up first (datasheet "Single-Shot
+#: Mode": the device powers up in approximately 25 us, then converts).
+POWER_UP_S = 25e-6
 #: Width of the conversion-ready pulse in continuous mode (datasheet: about 8 us).
 RDY_PULSE_S = 8e-6
 
@@ -80,7 +57,7 @@ class EmulatedADS1x15:
 
     def __init__(self, source, clock, model: str = "ADS1115", address: int = constants.ADS_ADDRESS,
                  osc_tolerance: float = 0.0, seed: Optional[int] = None,
-                 vdd_v: float = constants.SUPPLY_V) -> None:
+                 vdd_v: float = constants.SUPPLY_V, power_up_s: float = POWER_UP_S) -> None:
         if model not in DATA_RATES:
             raise ValueError(f"model must be ADS1115 or ADS1015, not {model!r}")
         if not 0.0 <= osc_tolerance < 0.5:
@@ -91,6 +68,10 @@ class EmulatedADS1x15:
         self.address = address
         self.vdd_v = vdd_v
         self.bits = RESOLUTION_BITS[model]
+        self.power_up_s = power_up_s
+        # The ADS1015's thresholds are 12 bits, left-justified: the low 4 bits are
+        # reserved and read back 0 whatever was written.
+        self._thresh_bits = 0xFFFF & ~(registers.ADS1015_RESERVED_BITS if self.bits == 12 else 0)
         # A real oscillator is off by a fixed amount (within its tolerance), so
         # the error is drawn once per chip, not per conversion.
         self.osc_factor = 1.0 + random.Random(seed).uniform(-osc_tolerance, osc_tolerance)
@@ -101,10 +82,10 @@ class EmulatedADS1x15:
     # -- power-on state ------------------------------------------------------------
     def reset(self) -> None:
         """Power-on reset: registers back to their defaults, no conversion running."""
-        self._pointer = REG_CONVERSION
-        self._config = POWER_ON_CONFIG & ~OS_BIT     # OS is a status bit on read
-        self._lo = POWER_ON_LO_THRESH
-        self._hi = POWER_ON_HI_THRESH
+        self._pointer = POINTER_CONVERSION
+        self._config = registers.POWER_ON_CONFIG & ~OS     # OS is a status bit on read
+        self._lo = registers.POWER_ON_LO_THRESH
+        self._hi = registers.POWER_ON_HI_THRESH
         self._conversion = 0
         self._busy = False
         self._conv_start = 0.0
@@ -113,12 +94,13 @@ class EmulatedADS1x15:
         self._last_done = -math.inf
         self._comp_count = 0
         self._comp_active = False
+        self._comp_high = False     # the alert came from a result above Hi_thresh
 
     # -- timing ---------------------------------------------------------------------
     def conversion_time_s(self, config: Optional[int] = None) -> float:
         """1/DR for ``config`` (default: the current one), with the oscillator error."""
         cfg = self._config if config is None else config
-        rate = DATA_RATES[self.model][(cfg >> DR_SHIFT) & DR_MASK]
+        rate = DATA_RATES[self.model][field(cfg, DR_SHIFT, DR_MASK)]
         return 1.0 / (rate * self.osc_factor)
 
     def _advance(self, t: float) -> None:
@@ -136,9 +118,14 @@ class EmulatedADS1x15:
         period = self.conversion_time_s(cfg)
         skipped = int((t - end) // period)
         if skipped > 0:
-            start = end + (skipped - 1) * period
-            self._finish(start, start + period, cfg, count=skipped)
-            end = start + period
+            if self._comparing(cfg):
+                # The comparator queue counts every conversion, read or not.
+                for k in range(skipped):
+                    self._finish(end + k * period, end + (k + 1) * period, cfg)
+            else:
+                start = end + (skipped - 1) * period
+                self._finish(start, start + period, cfg, count=skipped)
+            end += skipped * period
         self._conv_start, self._conv_end, self._conv_cfg = end, end + period, cfg
 
     def _finish(self, start: float, end: float, cfg: int, count: int = 1) -> None:
@@ -148,26 +135,33 @@ class EmulatedADS1x15:
         self._conversion = code & 0xFFFF
         self._conversions += count
         self._last_done = end
-        self._compare(code, cfg)
+        self._compare(signed16(self._conversion), cfg)
 
     def _convert(self, cfg: int, volts) -> int:
-        pos, neg = MUX_INPUTS[(cfg >> MUX_SHIFT) & MUX_MASK]
+        pos, neg = MUX_INPUTS[field(cfg, MUX_SHIFT, MUX_MASK)]
         # The inputs cannot go outside the supply rails (ESD diodes clamp them).
         v = min(max(float(volts[pos]), 0.0), self.vdd_v)
         if neg is not None:
             v -= min(max(float(volts[neg]), 0.0), self.vdd_v)
-        full_scale = PGA_FULL_SCALE_V[(cfg >> PGA_SHIFT) & PGA_MASK]
+        full_scale = PGA_FULL_SCALE_V[field(cfg, PGA_SHIFT, PGA_MASK)]
         top = 1 << (self.bits - 1)
         code = math.floor(v / full_scale * top + 0.5)
         return min(max(code, -top), top - 1)
 
-    def _compare(self, code: int, cfg: int) -> None:
-        """Traditional/window comparator on the ALERT/RDY pin (COMP_QUE != 11)."""
-        que = cfg & COMP_QUE_MASK
-        if que == 3 or self.conversion_ready_mode:
+    def _comparing(self, cfg: int) -> bool:
+        """The comparator is on and ALERT/RDY is not a conversion-ready output."""
+        return (cfg & COMP_QUE_MASK) != COMP_QUE_DISABLE and not self.conversion_ready_mode
+
+    def _compare(self, value: int, cfg: int) -> None:
+        """Traditional/window comparator on the ALERT/RDY pin (COMP_QUE != 11).
+
+        ``value`` is the conversion register as a signed 16-bit word, compared
+        with the threshold registers as they are (both left-justified on the
+        ADS1015, so no further shift)."""
+        if not self._comparing(cfg):
             return
-        value = code << 4 if self.bits == 12 else code
-        hi, lo = _signed16(self._hi), _signed16(self._lo)
+        que = cfg & COMP_QUE_MASK
+        hi, lo = signed16(self._hi), signed16(self._lo)
         if cfg & COMP_MODE_WINDOW:
             beyond = value > hi or value < lo
             back = not beyond
@@ -176,8 +170,9 @@ class EmulatedADS1x15:
             back = value < lo
         if beyond:
             self._comp_count += 1
-            if self._comp_count >= (1, 2, 4)[que]:
+            if self._comp_count >= registers.COMP_QUE_COUNTS[que]:
                 self._comp_active = True
+                self._comp_high = value > hi
         else:
             self._comp_count = 0
             if back and not (cfg & COMP_LAT):
@@ -189,40 +184,54 @@ class EmulatedADS1x15:
         if not data:
             return                      # address-only probe: just the ACK
         self._advance(t)
-        self._pointer = data[0] & 0x03
+        self._pointer = data[0] & POINTER_MASK
         if len(data) < 3:
             return                      # pointer only (a 2-byte write is incomplete)
         value = (data[1] << 8) | data[2]
-        if self._pointer == REG_CONFIG:
+        if self._pointer == POINTER_CONFIG:
             self._write_config(value, t)
-        elif self._pointer == REG_LO_THRESH:
-            self._lo = value
-        elif self._pointer == REG_HI_THRESH:
-            self._hi = value
+        elif self._pointer == POINTER_LO_THRESH:
+            self._lo = value & self._thresh_bits
+        elif self._pointer == POINTER_HI_THRESH:
+            self._hi = value & self._thresh_bits
         # The conversion register is read-only.
 
     def _write_config(self, value: int, t: float) -> None:
-        self._config = value & ~OS_BIT
+        self._config = value & ~OS
         if self._busy:
             # A conversion in progress finishes with the settings it started with;
             # the new ones apply from the next one.  OS=1 while busy does nothing.
             return
-        if not value & MODE_SINGLE or value & OS_BIT:
+        if not value & MODE_SINGLE or value & OS:
+            # A single-shot start first powers the converter up (about 25 us).
+            start = t + (self.power_up_s if value & MODE_SINGLE else 0.0)
             self._busy = True
-            self._conv_start, self._conv_cfg = t, self._config
-            self._conv_end = t + self.conversion_time_s(self._config)
+            self._conv_start, self._conv_cfg = start, self._config
+            self._conv_end = start + self.conversion_time_s(self._config)
+
+    def alert_response(self) -> Optional[int]:
+        """SMBus alert response: the byte this chip sends back (7-bit address and a
+        status bit: 1 = above Hi_thresh) if its comparator holds ALERT/RDY asserted,
+        else None.  Answering clears a latched alert."""
+        self._advance(self._now())
+        if not self._comp_active or not self._comparing(self._config):
+            return None
+        byte = (self.address << 1) | (1 if self._comp_high else 0)
+        if self._config & COMP_LAT:
+            self._comp_active = False
+        return byte
 
     def i2c_read(self, n: int, t: float) -> bytes:
         """A read transaction: the register at the pointer, MSB first."""
         self._advance(t)
         reg = self._pointer
-        if reg == REG_CONVERSION:
+        if reg == POINTER_CONVERSION:
             value = self._conversion
             if self._config & COMP_LAT:
                 self._comp_active = False   # reading the result clears a latched alert
-        elif reg == REG_CONFIG:
-            value = self._config | (0 if self._busy else OS_BIT)
-        elif reg == REG_LO_THRESH:
+        elif reg == POINTER_CONFIG:
+            value = self._config | (0 if self._busy else OS)
+        elif reg == POINTER_LO_THRESH:
             value = self._lo
         else:
             value = self._hi
@@ -234,8 +243,8 @@ class EmulatedADS1x15:
     def conversion_ready_mode(self) -> bool:
         """ALERT/RDY is a conversion-ready output (SPEC): Hi_thresh MSB 1, Lo_thresh
         MSB 0, COMP_QUE not 11."""
-        return bool(self._hi & 0x8000) and not self._lo & 0x8000 and \
-            (self._config & COMP_QUE_MASK) != 3
+        return bool(self._hi & THRESH_MSB) and not self._lo & THRESH_MSB and \
+            (self._config & COMP_QUE_MASK) != COMP_QUE_DISABLE
 
     @property
     def alert_rdy(self) -> bool:
@@ -243,7 +252,7 @@ class EmulatedADS1x15:
         t = self._now()
         self._advance(t)
         cfg = self._config
-        if (cfg & COMP_QUE_MASK) == 3:
+        if (cfg & COMP_QUE_MASK) == COMP_QUE_DISABLE:
             return True                 # comparator disabled: pin high-impedance
         if self.conversion_ready_mode:
             single_shot = cfg & MODE_SINGLE and (not self._busy or self._conv_cfg & MODE_SINGLE)
@@ -253,7 +262,7 @@ class EmulatedADS1x15:
                 asserted = 0 <= t - self._last_done < RDY_PULSE_S   # short pulse per result
         else:
             asserted = self._comp_active
-        active_high = bool(cfg & COMP_POL_HIGH)
+        active_high = bool(cfg & COMP_POL_ACTIVE_HIGH)
         return asserted == active_high
 
     @property
@@ -273,14 +282,10 @@ class EmulatedADS1x15:
     def register(self, reg: int) -> int:
         """A register's value as a read would return it now (for tests and debugging)."""
         saved = self._pointer
-        self._pointer = reg & 0x03
+        self._pointer = reg & POINTER_MASK
         data = self.i2c_read(2, self._now())
         self._pointer = saved
         return (data[0] << 8) | data[1]
-
-
-def _signed16(value: int) -> int:
-    return value - 0x10000 if value & 0x8000 else value
 
 
 class EmulatedI2C:
@@ -288,24 +293,32 @@ class EmulatedI2C:
 
     Each transaction costs its bit time at ``bus_hz`` (start, 9 bits per byte
     with the ACK, repeated start, stop) plus ``transaction_overhead_s`` (what
-    Linux and Python add on a Pi).  That time is owed and slept off with
-    ``clock.sleep`` once it passes ``sleep_quantum_s``, and an oversleep is
-    credited to the next transactions, so OS sleep granularity neither speeds up
-    nor slows down the long-run rate.  The CPU time the caller spends between
-    transactions comes on top, as it does on a Pi.
+    Linux and Python add on a Pi), half of it before the bytes are on the wire
+    (the call down to the controller) and half after (the interrupt and the
+    return to Python): the chip sees a write at its stop condition, the host
+    gets control back later.  That time is owed and slept off once it passes
+    ``sleep_quantum_s``.  An oversleep is never handed back as credit: a Pi's
+    transaction cannot end sooner because the previous one ended late.
+
+    :meth:`host_time` charges other host costs (a GPIO read, a frame's
+    processing) the same way.  On a virtual clock (``clock.virtual``) nothing
+    is batched: time advances exactly, with ``clock.spend`` (no wake-up jitter:
+    the host is busy, not asleep).  On a real clock the caller's own CPU time
+    comes on top, as it does on a Pi.
     """
 
     def __init__(self, clock, devices: Optional[Dict[int, EmulatedADS1x15]] = None,
                  bus_hz: int = constants.I2C_BUS_HZ, transaction_overhead_s: float = 0.0,
-                 sleep_quantum_s: float = 0.0002, max_credit_s: float = 0.001) -> None:
+                 sleep_quantum_s: float = 0.0002) -> None:
         if bus_hz <= 0:
             raise ValueError("bus_hz must be positive")
         self.clock = clock
         self.devices = dict(devices or {})
         self.bus_hz = bus_hz
         self.transaction_overhead_s = transaction_overhead_s
-        self.sleep_quantum_s = sleep_quantum_s
-        self.max_credit_s = max_credit_s
+        virtual = getattr(clock, "virtual", False)
+        self.sleep_quantum_s = 0.0 if virtual else sleep_quantum_s
+        self._pass_time = getattr(clock, "spend", clock.sleep) if virtual else clock.sleep
         self.transactions = 0
         self.errors = 0
         self._owed_s = 0.0
@@ -346,14 +359,50 @@ class EmulatedI2C:
 
     def writeto(self, address: int, buffer, *, start: int = 0, end: Optional[int] = None) -> None:
         data = bytes(buffer[start:end])
+        if address == registers.GENERAL_CALL_ADDRESS:
+            self._general_call(data)
+            return
         chip, t_end = self._transaction(address, len(data))
         chip.i2c_write(data, t_end)
 
     def readfrom_into(self, address: int, buffer, *, start: int = 0,
                       end: Optional[int] = None) -> None:
         end = len(buffer) if end is None else end
+        if address == registers.ALERT_RESPONSE_ADDRESS:
+            self._alert_response(buffer, start, end)
+            return
         chip, t_end = self._transaction(address, end - start)
         buffer[start:end] = chip.i2c_read(end - start, self._data_phase(t_end, end - start))
+
+    def _general_call(self, data: bytes) -> None:
+        """Every ADS1x15 acknowledges the general call address; a second byte of 06h
+        resets its registers and powers it down (other commands are ignored)."""
+        chips = () if self._unplugged else tuple(self.devices.values())
+        self._spend(self.transaction_s(len(data)) if chips else self._nack_s())
+        self.transactions += 1
+        if not chips:
+            self.errors += 1
+            raise remote_io_error()
+        if data[:1] == bytes((registers.GENERAL_CALL_RESET,)):
+            for chip in chips:
+                chip.reset()
+
+    def _alert_response(self, buffer, start: int, end: int) -> None:
+        """A read from the SMBus alert response address: the lowest-addressed chip
+        holding ALERT/RDY asserted answers with its address byte (and so wins the
+        arbitration); with none asserted nobody acknowledges."""
+        answer = None
+        if not self._unplugged:
+            for address in sorted(self.devices):
+                answer = self.devices[address].alert_response()
+                if answer is not None:
+                    break
+        self._spend(self.transaction_s(end - start) if answer is not None else self._nack_s())
+        self.transactions += 1
+        if answer is None:
+            self.errors += 1
+            raise remote_io_error()
+        buffer[start:end] = bytes((answer,)) + bytes(max(end - start - 1, 0))
 
     def writeto_then_readfrom(self, address: int, buffer_out, buffer_in, *, out_start: int = 0,
                               out_end: Optional[int] = None, in_start: int = 0,
@@ -381,13 +430,26 @@ class EmulatedI2C:
         """Clock time on the wire: the clock plus the bus time owed but not yet slept."""
         return self.clock.now() + self._owed_s
 
-    def transaction_s(self, n_bytes: int, n_bytes_2: int = 0, repeated: bool = False) -> float:
+    def wire_s(self, n_bytes: int, n_bytes_2: int = 0, repeated: bool = False) -> float:
         """Wire time of one transaction: start, address + data bytes (9 bits each with
         ACK), an optional repeated start + address + second part, stop."""
         bits = 1 + 9 * (1 + n_bytes) + 1
         if repeated:
             bits += 1 + 9 * (1 + n_bytes_2)
-        return bits / self.bus_hz + self.transaction_overhead_s
+        return bits / self.bus_hz
+
+    def transaction_s(self, n_bytes: int, n_bytes_2: int = 0, repeated: bool = False) -> float:
+        """What one transaction costs the host: its wire time plus the overhead."""
+        return self.wire_s(n_bytes, n_bytes_2, repeated) + self.transaction_overhead_s
+
+    def host_time(self, seconds: float) -> None:
+        """Charge host time that is not bus traffic (a GPIO read, processing a frame)."""
+        if seconds > 0:
+            self._spend(seconds)
+
+    def _nack_s(self) -> float:
+        """A NACK ends the transaction after the address byte."""
+        return 11 / self.bus_hz + self.transaction_overhead_s
 
     def _data_phase(self, t_end: float, n_read: int) -> float:
         """When the chip loads the register it sends: right after the read address
@@ -398,29 +460,29 @@ class EmulatedI2C:
                      repeated: bool = False):
         if self._deinited:
             raise ValueError("I2C bus has been deinitialised")
-        cost = self.transaction_s(n_bytes, n_bytes_2, repeated)
+        wire = self.wire_s(n_bytes, n_bytes_2, repeated)
         chip = None if self._unplugged else self.devices.get(address)
         failing = chip is None or self._fail_next > 0
         if failing:
-            # A NACK ends the transaction after the address byte.
-            cost = 11 / self.bus_hz + self.transaction_overhead_s
+            wire = 11 / self.bus_hz
             self._fail_next = max(self._fail_next - 1, 0)
-        t_end = self._spend(cost)
+        before = 0.5 * self.transaction_overhead_s
+        t_stop = self._spend(before + wire + (self.transaction_overhead_s - before)) - \
+            (self.transaction_overhead_s - before)
         self.transactions += 1
         if failing:
             self.errors += 1
             raise remote_io_error()
-        return chip, t_end
+        return chip, t_stop
 
     def _spend(self, cost_s: float) -> float:
-        """Owe ``cost_s`` of bus time; sleep once enough is owed.  Returns the
-        moment (clock time) the transaction ends on the wire."""
+        """Owe ``cost_s`` of host time; pass it once enough is owed.  Returns the
+        moment (clock time) the cost ends."""
         clock = self.clock
-        now = clock.now()
-        t_end = now + self._owed_s + cost_s
+        t_end = clock.now() + self._owed_s + cost_s
         self._owed_s += cost_s
         if self._owed_s >= self.sleep_quantum_s:
-            clock.sleep(self._owed_s)
-            # Whatever the OS overslept is time the wire has already had.
-            self._owed_s = max(t_end - clock.now(), -self.max_credit_s)
+            self._pass_time(self._owed_s)
+            # An oversleep is lost, not credited to the next transactions.
+            self._owed_s = max(t_end - clock.now(), 0.0)
         return t_end
