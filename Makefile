@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup run test browser bench clean
+.PHONY: setup run test browser bench clean install uninstall
 
 setup: $(VENV)/.installed
 
@@ -32,3 +32,14 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) tests/output *.egg-info
+
+# On a Raspberry Pi (Bookworm):  sudo make install  (again later: upgrades, keeps config and history).
+#   make install ROOT=DIR   stages every file into DIR and runs no system command (CI does).
+#   make uninstall [PURGE=1] removes the program; PURGE=1 also the config, token and history.
+ROOT  ?= /
+PURGE ?=
+install:
+	python3 systemd/install.py install --root "$(ROOT)"
+
+uninstall:
+	python3 systemd/install.py uninstall --root "$(ROOT)" $(if $(filter 1 yes true,$(PURGE)),--purge)
