@@ -75,11 +75,10 @@ def test_precedence_flags_over_env_over_file_over_defaults(tmp_path):
     assert config.sources["pins.led"] == "default"
 
 
-def test_the_environment_names_the_file_and_the_data_dir(tmp_path):
+def test_the_environment_names_the_file(tmp_path):
     path = write(tmp_path, "[pins]\nled = 5\n")
-    config = load(None, env={"DOWEL_CONFIG": str(path), "DOWEL_DATA_DIR": str(tmp_path)})
-    assert config["pins.led"] == 5 and config["data.dir"] == str(tmp_path)
-    assert config.sources["data.dir"] == "env DOWEL_DATA_DIR"
+    config = load(None, env={"DOWEL_CONFIG": str(path)})
+    assert config["pins.led"] == 5 and config.path == path
 
 
 @pytest.mark.parametrize("text, key, line, words", [

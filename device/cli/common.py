@@ -22,32 +22,23 @@ def data_dir(args) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
 
 
-def settings_store(args):
-    from device.runtime.settings_store import SettingsStore
-
-    return SettingsStore(data_dir(args) / "settings.json")
-
-
-# Command-line flag -> settings field it overrides.
-_SETTING_FLAGS = (("chip", "chip"), ("data_rate", "data_rate"), ("debounce_ms", "debounce_ms"),
-                  ("min_depth_deg", "min_depth_deg"), ("exercise", "exercise"))
-
-
 def load_settings(args):
-    """Settings from the data directory with command-line overrides applied."""
+    """The settings this command starts with: defaults, the config file, the page's
+    stored changes, the environment and the flags (device/runtime/config_file.py
+    says how they combine).  Returns the page's store, whose ``config`` holds the
+    keys that are not dashboard settings (pins, address, host, port...).  A bad
+    value anywhere exits 2 naming it."""
     from device.analysis.settings import SettingsError
+    from device.cli.config import load_config, page_store
 
-    store = settings_store(args)
-    settings = store.load()
-    overrides = {field: getattr(args, flag) for flag, field in _SETTING_FLAGS
-                 if getattr(args, flag, None) is not None}
-    if getattr(args, "no_buzzer", False):
-        overrides["buzzer"] = False
-    if overrides:
-        try:
-            settings = settings.updated(overrides)
-        except SettingsError as exc:
-            raise SystemExit(error(f"--{exc.field.replace('_', '-')}: {exc.message}"))
+    store = page_store(args, load_config(args))
+    args.effective_config = store.config    # pins, address, host, port for whoever builds things
+    try:
+        settings = store.load()
+        if getattr(args, "exercise", None) is not None:
+            settings = settings.updated({"exercise": args.exercise})
+    except SettingsError as exc:
+        raise SystemExit(error(str(exc)))
     return store, settings
 
 
@@ -121,18 +112,24 @@ def _build_pi_core(args, settings, settings_store, max_frames):
     from device.hw.alerts import Alerts
     from device.runtime.core import DowelCore
 
+    config = getattr(args, "effective_config", None)
+    pin = (lambda name: config[f"pins.{name}"]) if config is not None else \
+        (lambda name: getattr(constants, f"PIN_{name.upper()}"))
+    address = config["adc.address"] if config is not None else constants.ADS_ADDRESS
+    wired = config["adc.alert_rdy"] if config is not None else not args.no_rdy
     bus_holder: dict = {}
     # ALERT/RDY (open drain, active low) tells when a conversion is done without
     # polling over I2C; DowelAdc falls back to polling if the wire is not there.
-    rdy = None if args.no_rdy else DigitalInputDevice(constants.PIN_ALERT_RDY, pull_up=True)
+    rdy = DigitalInputDevice(pin("alert_rdy"), pull_up=True) if wired else None
 
     def adc_factory(s):
         if "bus" not in bus_holder:
             bus_holder["bus"] = open_pi_bus()
         return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
-                        ready=(lambda: rdy.is_active) if rdy is not None else None)
+                        address=address, ready=(lambda: rdy.is_active) if rdy is not None else None)
 
-    alerts = Alerts(None, buzzer_enabled=settings.buzzer, button_pin=constants.PIN_BUTTON)
+    alerts = Alerts(None, led_pin=pin("led"), buzzer_pin=pin("buzzer"), button_pin=pin("button"),
+                    buzzer_enabled=settings.buzzer)
     return DowelCore(adc_factory, settings, alerts, settings_store=settings_store,
                      source_name="ADS1115 on I2C", rate_hz=args.rate, max_frames=max_frames)
 
@@ -166,6 +163,9 @@ def add_core_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--chip", choices=("ADS1115", "ADS1015"), help="ADC model (default from settings)")
     g.add_argument("--data-rate", type=int, metavar="SPS",
                    help="ADC samples per second, shared by the 4 channels (default 860)")
+    from device.cli.config import add_config_flag
+
+    add_config_flag(p)
     g.add_argument("--data-dir", metavar="DIR",
                    help="settings, device token and history live here (default: "
                         "$DOWEL_DATA_DIR, /var/lib/smart-dowel on the Pi, else ~/.local/share/smart-dowel)")

@@ -24,7 +24,6 @@ FLAG_KEYS = {
     "host": ("dashboard.host", "--host", None),
     "port": ("dashboard.port", "--port", None),
     "mqtt": ("mqtt.broker", "--mqtt", None),
-    "data_dir": ("data.dir", "--data-dir", None),
 }
 
 COMBINING = (
@@ -59,17 +58,12 @@ def load_config(args):
         raise SystemExit(EXIT_BAD_INPUT) from None
 
 
-def data_dir_of(config) -> Path:
-    from device.runtime.settings_store import default_data_dir
-
-    return Path(config["data.dir"]) if config["data.dir"] else default_data_dir()
-
-
-def page_store(config):
-    """The page's settings store in the config's data directory."""
+def page_store(args, config):
+    """The page's settings store (settings.json in the data directory) on top of ``config``."""
+    from device.cli.common import data_dir
     from device.runtime.config_file import PageSettingsStore
 
-    return PageSettingsStore(data_dir_of(config) / "settings.json", config)
+    return PageSettingsStore(data_dir(args) / "settings.json", config)
 
 
 def add_parser(subparsers) -> None:
@@ -99,7 +93,7 @@ def cmd_config(args) -> int:
         sys.stdout.write(config_file.template())
         return EXIT_OK
     config = load_config(args)
-    store = page_store(config)
+    store = page_store(args, config)
     try:
         settings, page = config.settings_with_page(store.load_changes())
     except SettingsError as exc:

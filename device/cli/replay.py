@@ -20,6 +20,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--use-calibration", action="store_true",
                    help="use the stored calibration instead of learning from the session")
     p.add_argument("--data-dir", metavar="DIR", help="where settings are read from")
+    from device.cli.config import add_config_flag
+
+    add_config_flag(p)
     p.set_defaults(func=cmd_replay)
 
 

@@ -27,8 +27,8 @@ def add_parser(subparsers) -> None:
                                           "with --mock it runs on a laptop with a simulated athlete.")
     add_core_flags(p)
     w = p.add_argument_group("dashboard and history")
-    w.add_argument("--host", default="0.0.0.0", help="address to serve the dashboard on (default 0.0.0.0)")
-    w.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
+    w.add_argument("--host", help="address to serve the dashboard on (default 0.0.0.0; config: dashboard.host)")
+    w.add_argument("--port", type=int, help="port (default 8080; 0 = any free port; config: dashboard.port)")
     w.add_argument("--no-web", action="store_true", help="no dashboard, terminal only")
     w.add_argument("--db", metavar="PATH", help="history database (default DATA_DIR/history.db)")
     w.add_argument("--no-history", action="store_true", help="do not store reps")
@@ -50,11 +50,14 @@ class Device:
     server: Any = None           # waitress server, None with --debug or --no-web
     port: Optional[int] = None
     token: Optional[str] = None
+    watchdog: Any = None         # systemd notifications (a no-op outside systemd)
     threads: list = field(default_factory=list)
 
 
 def cmd_run(args) -> int:
     settings_store, settings = load_settings(args)
+    config = settings_store.config
+    args.host, args.port = config["dashboard.host"], config["dashboard.port"]
     try:
         core = build_core(args, settings, settings_store)
     except Exception as exc:  # a bad trace file, or no GPIO on this machine
@@ -125,6 +128,16 @@ def _start(args, device: Device) -> None:
         _print_dashboard(args, device)
     print(f"Reading from: {device.core.source_name}.  Ctrl-C stops.", flush=True)
     sys.stdout.flush()
+    _notify_systemd(device)
+
+
+def _notify_systemd(device: Device) -> None:
+    """Under systemd (Type=notify): READY once the ADC answered or the fault state
+    is up (the dashboard's port is bound already), STATUS lines, and watchdog pings
+    only while the polling loop makes progress."""
+    from device.runtime.notify import Notifier, Watchdog
+
+    device.watchdog = Watchdog(Notifier(), device.core.get_status).start()
 
 
 def _serve(args, device: Device) -> None:
@@ -167,13 +180,18 @@ def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:
 
 def _stop(device: Device) -> None:
     """Stop in reverse order of start: the loop first (no new events), then the
-    writer (drains what the loop published), then the dashboard, then LED and buzzer."""
+    writer (drains what the loop published), then the dashboard, then LED and buzzer,
+    then the database.  systemd hears STOPPING first, so a slow stop is not a hang."""
+    if device.watchdog is not None:
+        device.watchdog.stop()
     device.core.stop()
     if device.writer is not None:
         device.writer.stop()
     if device.server is not None:
         device.server.close()
     device.core.alerts.close()
+    if device.store is not None:
+        device.store.close()
 
 
 def lan_address() -> str:

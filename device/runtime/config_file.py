@@ -11,7 +11,7 @@ Where each value comes from, lowest to highest:
    rewrites the file).  Setting a value on the page back to the file's value
    drops the page's change, so the file governs that key again;
 4. the environment: ``DOWEL_<SECTION>_<KEY>`` (``DOWEL_DASHBOARD_PORT=8081``;
-   the data directory keeps its old name ``DOWEL_DATA_DIR``);
+   the data directory is ``$DOWEL_DATA_DIR`` or ``--data-dir``, not a key);
 5. flags on the command line (``--port 8081``).
 
 Environment and flags set the value this start begins with; they are not
@@ -133,8 +133,6 @@ KEYS = (
     Key("dashboard", "host", str, "0.0.0.0", 'address to serve the dashboard on ("127.0.0.1": this machine only)'),
     Key("dashboard", "port", int, 8080, "dashboard port (0: any free port)", _between(0, 65535)),
     Key("mqtt", "broker", str, "", 'MQTT broker as "host" or "host:port"; empty: no MQTT', _broker),
-    Key("data", "dir", str, "", "settings, device token and history (empty: /var/lib/smart-dowel on the Pi, "
-                               "else ~/.local/share/smart-dowel)", env="DOWEL_DATA_DIR"),
 )
 BY_DOTTED = {k.dotted: k for k in KEYS}
 SECTIONS = tuple(dict.fromkeys(k.section for k in KEYS))
