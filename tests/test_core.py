@@ -131,7 +131,7 @@ def test_settings_update_is_validated_saved_and_applied(make_core, tmp_path):
     assert core.settings == Settings()
     core.update_settings({"debounce_ms": 30, "data_rate": 475})
     assert store.load().debounce_ms == 30
-    assert wait_for(lambda: core._adc is not None and core._adc.data_rate == 475)
+    assert wait_for(lambda: core.adc_link.adc is not None and core.adc_link.adc.data_rate == 475)
 
 
 def test_calibration_from_the_resting_hold(make_core, tmp_path):
