@@ -4,7 +4,7 @@ from __future__ import annotations
 import queue
 import sys
 
-from device.cli.common import EXIT_OK, add_core_flags, build_core, input_error, load_settings, stop_on_signals
+from device.cli.common import EXIT_FAIL, EXIT_OK, add_core_flags, build_core, input_error, load_settings, stop_on_signals
 
 
 def add_parser(subparsers) -> None:
@@ -50,4 +50,8 @@ def cmd_record(args) -> int:
             core.stop()
             core.alerts.close()
     print(f"Recorded {frames} frames to {args.out}", file=sys.stderr)
+    if getattr(core, "crashed", False):
+        print("dowel: the polling loop stopped after internal errors (see the log)",
+              file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK

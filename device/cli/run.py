@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from device.cli.common import (EXIT_OK, add_core_flags, build_core, data_dir, error,
+from device.cli.common import (EXIT_FAIL, EXIT_OK, add_core_flags, build_core, data_dir, error,
                                input_error, load_settings, stop_on_signals)
 
 HELP = "run the device: polling core, alerts, history, dashboard"
@@ -75,6 +75,11 @@ def cmd_run(args) -> int:
         _show_until_stopped(args, device, stop)
     finally:
         _stop(device)
+    if getattr(core, "crashed", False):
+        # exit non-zero so systemd restarts the device; never "Stopped." after a crash
+        print("dowel: the polling loop stopped after internal errors (see the log above)",
+              file=sys.stderr, flush=True)
+        return EXIT_FAIL
     print("Stopped.", flush=True)
     return EXIT_OK
 

@@ -31,6 +31,7 @@ from device.runtime.clock import RealClock
 from device.runtime.events import EventBus, Subscription
 from device.runtime.health import FrameTimes, rate_and_jitter
 from device.runtime.publisher import STATUS_HZ, Publisher
+from device.runtime.recovery import CrashGuard
 from device.runtime.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class DowelCore:
         self.adc_link = AdcLink(adc_factory, self.clock, self._fault_changed)
         self.publisher = Publisher(self.bus, self.clock, self.get_status)
         self.frame_times = FrameTimes()
+        self.crash_guard = CrashGuard()
 
         # Guards the pipeline, the alerts and the frame counters; held for
         # microseconds (never while sorting, sleeping or writing files).
@@ -107,14 +109,52 @@ class DowelCore:
     # -- the loop ------------------------------------------------------------
     def _run(self) -> None:
         try:
-            self._loop()
-            self._finish()
-        except Exception:                       # a bug, not a hardware fault: say so loudly
-            log.exception("polling loop crashed")
-            self.adc_link.crashed(self.clock.now(), "internal error in the polling loop (see log)")
-            raise
+            while True:
+                try:
+                    self._loop()
+                    self._finish()
+                    return
+                except Exception:               # a bug, not a hardware fault: say so loudly
+                    log.exception("internal error in the polling loop")
+                    if not self._recover():
+                        return
         finally:
             self.finished.set()
+
+    @property
+    def crashed(self) -> bool:
+        """True when the loop gave up after internal errors (exit non-zero)."""
+        return self.crash_guard.crashed
+
+    def _recover(self) -> bool:
+        """A fresh pipeline after an internal error (see :mod:`device.runtime.recovery`);
+        the broken one ends its open set first so the history closes it."""
+        if not self.crash_guard.error():
+            return self._give_up(self.crash_guard.too_many())
+        t = self.clock.now()
+        try:
+            with self._lock:
+                old, self.pipeline = self.pipeline, Pipeline(self._settings)
+        except Exception:
+            log.exception("cannot rebuild the pipeline")
+            return self._give_up("the pipeline cannot be rebuilt")
+        try:
+            events = old.finish(t)
+        except Exception:
+            log.exception("the broken pipeline could not end its set")
+            events = []
+        self.publisher.events(events, t)
+        log.warning("pipeline rebuilt; polling goes on")
+        return True
+
+    def _give_up(self, why: str) -> bool:
+        log.critical("polling loop stopped: %s", why)
+        self.crash_guard.crashed = True
+        try:
+            self.adc_link.crashed(self.clock.now(), f"internal error in the polling loop: {why} (see log)")
+        except Exception:                       # the status itself may be what is broken
+            log.exception("cannot publish the fault")
+        return False
 
     def _loop(self) -> None:
         clock = self.clock
