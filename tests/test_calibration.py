@@ -36,3 +36,56 @@ def test_a_point_without_contact_is_refused_with_advice():
 def test_moving_during_the_hold_is_refused():
     with pytest.raises(CalibrationError, match="moved"):
         calibrate_from_frames(hold(wobble_v=0.1))
+
+
+def swaying(n=600, amplitude_deg=2.0, period_s=4.0):
+    """A person standing still: a slow sway of a couple of degrees and sensor noise."""
+    import math
+    out = []
+    for f in hold(n):
+        deg = amplitude_deg * math.sin(2 * math.pi * f.t / period_s)
+        noise = 0.004 * math.sin(f.t * 377.0)          # mains hum on the long leads
+        out.append(f._replace(tilt=1.65 + 0.33 * math.sin(math.radians(deg + 3.0)) + noise))
+    return out
+
+
+def test_the_sway_of_a_person_standing_still_is_accepted():
+    cal = calibrate_from_frames(swaying())
+    assert cal.tilt_upright_v == pytest.approx(1.65 + 0.33 * 0.0523, abs=0.01)
+
+
+def test_a_single_glitched_frame_is_not_movement():
+    frames = hold()
+    frames[150] = frames[150]._replace(tilt=0.0)
+    calibrate_from_frames(frames)
+
+
+def test_the_words_name_the_pad_and_what_to_do():
+    with pytest.raises(CalibrationError, match="^the head pad reads nothing: check it touches"):
+        calibrate_from_frames([f._replace(head=0.0) for f in hold()])
+    with pytest.raises(CalibrationError, match="^the head and sacrum pads read nothing: check they"):
+        calibrate_from_frames([f._replace(head=0.0, sacrum=0.02) for f in hold()])
+    with pytest.raises(CalibrationError, match="upper back pad reads 3.3 V.*shorted"):
+        calibrate_from_frames([f._replace(upper_back=3.3) for f in hold()])
+
+
+def test_calibration_takes_the_time_it_is_given():
+    assert calibrate_from_frames(hold(), taken_at=1234.5).taken_at == 1234.5
+
+
+def test_the_hold_retries_once_by_itself_then_says_why():
+    from device.analysis.calibration import CalibrationHold
+
+    moving = hold(wobble_v=0.1)
+    good = [f._replace(t=f.t + 2.0) for f in hold()]
+    h = CalibrationHold(hold_s=1.0)
+    results = [h.feed(f) for f in moving[:201] + good[:201]]
+    assert h.attempt == 2 and "moved" in h.retrying
+    assert results[-1] is not None and results[-1].points["head"].rest_v > 1.0
+    assert all(r is None for r in results[:-1])
+
+    h = CalibrationHold(hold_s=1.0)
+    with pytest.raises(CalibrationError, match="sacrum pad reads nothing"):
+        for f in [x._replace(sacrum=0.0, t=x.t + k * 2.0) for k in range(3) for x in hold(201)]:
+            h.feed(f)
+    assert h.attempt == 2

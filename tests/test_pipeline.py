@@ -274,10 +274,13 @@ def test_events_have_the_documented_shapes():
     frames, _ = synth_session(losses=[(0, 0, 1.0, "head", 0.3)])
     _, events, _ = run(frames)
     keys = {
-        "set_started": {"type", "t", "set_index", "start", "exercise"},
-        "set_completed": {"type", "t", "set_index", "set", "exercise"},
-        "rep_started": {"type", "t", "set_index", "rep_index", "start"},
-        "rep_completed": {"type", "t", "set_index", "rep_index", "rep"},
+        "set_started": {"type", "t", "set_index", "set_number", "start", "exercise"},
+        "set_completed": {"type", "t", "set_index", "set_number", "discarded", "set", "summary",
+                          "exercise"},
+        "rep_started": {"type", "t", "set_index", "set_number", "rep_index", "start"},
+        "rep_completed": {"type", "t", "set_index", "set_number", "rep_index", "rep", "start",
+                          "end", "depth_deg", "down_s", "up_s", "losses", "clean", "cue",
+                          "summary"},
         "contact_lost": {"type", "t", "point", "start"},
         "contact_restored": {"type", "t", "point", "start", "duration_s"},
     }
@@ -288,9 +291,16 @@ def test_events_have_the_documented_shapes():
     assert seen == set(keys)
     reps = [e for e in events if e["type"] == "rep_completed"]
     assert [e["rep_index"] for e in reps] == [1, 2, 3]
-    assert set(reps[0]["rep"]) == {"start", "end", "depth_deg", "down_s", "up_s", "losses", "clean"}
+    assert [e["rep"] for e in reps] == [1, 2, 3]
+    assert {e["set_number"] for e in reps} == {1}
     done = [e for e in events if e["type"] == "set_completed"][0]
     assert set(done["set"]) == {"start", "end", "reps"}
+    assert set(done["set"]["reps"][0]) == {"start", "end", "depth_deg", "down_s", "up_s",
+                                           "losses", "clean"}
+    assert set(done["summary"]) == {"reps", "clean_reps", "clean_pct", "depth_max_deg",
+                                    "depth_mean_deg", "down_mean_s", "up_mean_s",
+                                    "losses_by_point", "cue"}
+    assert done["discarded"] is False
     times = [e["t"] for e in events]
     assert times == sorted(times)
 
@@ -314,7 +324,10 @@ def test_status_follows_the_session():
     s = pipeline.status()
     assert s["in_set"] is False and s["set_index"] == 1 and s["phase"] == "idle"
     assert set(s) == {"points", "pitch_deg", "in_set", "set_index", "rep_count", "phase",
-                      "lost_points"}
+                      "lost_points", "set", "last_set", "sensor_faults"}
+    assert s["pitch_deg"] is None                  # no set: the hinge angle means nothing
+    assert s["set"]["number"] == 1 and s["set"]["active"] is False
+    assert s["last_set"]["number"] == 1 and s["sensor_faults"] == []
     assert set(s["points"]) == set(POINTS)
 
 

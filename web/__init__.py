@@ -25,6 +25,7 @@ DEFAULTS = {
     "STREAM_RETRY_MS": 2000,      # EventSource reconnect delay after a dropped connection
     "MAX_STREAMS": 64,            # make_server lowers this to fit its thread pool
     "CALIBRATE_S": 3.0,           # length of the resting hold
+    "CALIBRATE_LEAD_IN_S": 3.0,   # countdown before it: time to get both hands on the dowel
     "MAX_CONTENT_LENGTH": 64 * 1024,   # request bodies are small JSON objects
 }
 

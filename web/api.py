@@ -12,7 +12,8 @@ import time
 from flask import Blueprint, Response, current_app, request
 
 from device.analysis.calibration import CalibrationError
-from device.analysis.settings import EXERCISES, SettingsError
+from device.analysis import vocabulary
+from device.analysis.settings import SettingsError
 from device.hw import constants
 from device.runtime.contract import Core
 
@@ -167,13 +168,17 @@ def put_settings():
 
 @bp.get("/options")
 def options():
-    """Choices the settings form offers (the server still validates everything)."""
-    return json_response({
-        "exercises": list(EXERCISES),
+    """The one copy of the vocabulary for the page (points, exercises with their
+    instructions and cues) and the choices the settings form offers (the server
+    still validates everything)."""
+    doc = vocabulary.options()
+    doc.update({
         "data_rates": {"ADS1115": list(constants.ADS1115_RATES),
                        "ADS1015": list(constants.ADS1015_RATES)},
-        "points": list(constants.POINTS),
+        "calibration": {"lead_in_s": float(current_app.config["CALIBRATE_LEAD_IN_S"]),
+                        "hold_s": float(current_app.config["CALIBRATE_S"])},
     })
+    return json_response(doc)
 
 
 @bp.post("/calibrate")

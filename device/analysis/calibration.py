@@ -5,25 +5,40 @@ still for a few seconds.  Each point's resting voltage is the median of the hold
 contact counts as *lost* below ``off_v`` and *restored* above ``on_v``.  The gap
 between the two is the hysteresis that keeps a point hovering near its threshold
 from chattering.
+
+A person standing still still sways by a degree or two and breathes; the hold
+is judged on the spread of the tilt in degrees with single-frame glitches taken
+out, so that is accepted while a hinge or a dowel swinging in the hands is not.
+:class:`CalibrationHold` collects the hold from a stream of frames and tries a
+second time by itself before giving up with words that say what to do.
 """
 from __future__ import annotations
 
-import time
-from typing import Sequence
-
-import numpy as np
+import math
+import statistics
+from typing import Optional, Sequence
 
 from device.analysis.frames import Frame
 from device.analysis.settings import Calibration, PointCalibration
+from device.analysis.vocabulary import point as vocabulary_point
 from device.hw import constants
 
 #: A point resting below this is not touching at all: calibration is refused.
 MIN_CONTACT_V = 0.8
+#: A point reading above this is wired straight to the supply (an FSR under the
+#: heaviest contact, 8 N, reads about 2.9 V).
+SHORTED_V = constants.SUPPLY_V - 0.15
 #: Thresholds as fractions of the resting voltage, at sensitivity 0.5.
 OFF_FRACTION = 0.45
 ON_FRACTION = 0.6
-#: A hold that moves more than this (tilt volts, spread) is not a hold.
-MAX_TILT_SPREAD_V = 0.06
+#: A hold whose tilt spreads more than this (degrees, 5th to 95th percentile,
+#: glitches filtered out) is not a hold.  A person standing still sways about
+#: 1-3 degrees; the shallowest rep is 25.
+MAX_SWAY_DEG = 8.0
+#: Fewer frames than this are not a hold (about 1 s at the slowest frame rate).
+MIN_FRAMES = 10
+#: Tries :class:`CalibrationHold` makes before it gives up.
+ATTEMPTS = 2
 
 
 class CalibrationError(ValueError):
@@ -47,22 +62,99 @@ def thresholds_for(rest_v: float, sensitivity: float = 0.5) -> PointCalibration:
     return PointCalibration(rest_v=round(rest_v, 4), off_v=round(off_v, 4), on_v=round(on_v, 4))
 
 
+def _pads(names: list) -> str:
+    """'the head pad', 'the head and sacrum pads', 'the head, upper back and sacrum pads'."""
+    labels = [vocabulary_point(n).label.lower() for n in names]
+    joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return f"the {joined} pad{'s' if len(labels) > 1 else ''}"
+
+
+def _pad_problems(rest: dict) -> Optional[str]:
+    """What is wrong with the pads' resting readings, in words (None if nothing)."""
+    silent = [p for p in constants.POINTS if rest[p] < MIN_CONTACT_V]
+    shorted = [p for p in constants.POINTS if rest[p] > SHORTED_V]
+    if len(silent) == len(constants.POINTS):
+        return ("no contact at any pad: put the dowel on the back of your head, your upper "
+                "back and your sacrum, then hold still")
+    if silent:
+        one = len(silent) == 1
+        where = " and ".join(vocabulary_point(p).where for p in silent)
+        return (f"{_pads(silent)} read{'s' if one else ''} nothing: check {'it' if one else 'they'} "
+                f"touch{'es' if one else ''} {where}")
+    if shorted:
+        one = len(shorted) == 1
+        return (f"{_pads(shorted)} read{'s' if one else ''} {constants.SUPPLY_V:g} V: "
+                f"{'its' if one else 'their'} wire is shorted to the supply; check the wiring")
+    return None
+
+
+def _degrees(tilt_v: float) -> float:
+    s = max(-1.0, min(1.0, (tilt_v - constants.TILT_ZERO_V) / constants.TILT_SCALE_V))
+    return math.degrees(math.asin(s))
+
+
+def _sway_deg(tilts: Sequence[float]) -> float:
+    """Spread of the tilt in degrees (5th to 95th percentile), after a median of
+    three so that a single glitched frame does not count as movement."""
+    filtered = [statistics.median(tilts[i - 1:i + 2]) for i in range(1, len(tilts) - 1)] or list(tilts)
+    degrees = sorted(_degrees(v) for v in filtered)
+    n = len(degrees)
+    return degrees[min(n - 1, int(0.95 * n))] - degrees[int(0.05 * n)]
+
+
 def calibrate_from_frames(frames: Sequence[Frame], sensitivity: float = 0.5,
-                          taken_at: float | None = None) -> Calibration:
-    """Calibration from the frames of a resting hold (at least ~1 s of them)."""
-    if len(frames) < 10:
+                          taken_at: float = 0.0) -> Calibration:
+    """Calibration from the frames of a resting hold (at least ~1 s of them).
+
+    ``taken_at`` is the wall-clock time to record with it (the caller's clock:
+    nothing here reads one)."""
+    if len(frames) < MIN_FRAMES:
         raise CalibrationError("too few readings: hold still with the dowel on for 3 seconds")
-    data = np.asarray([f[1:] for f in frames], dtype=float)
-    points = {}
-    for i, point in enumerate(constants.POINTS):
-        rest_v = float(np.median(data[:, i]))
-        if rest_v < MIN_CONTACT_V:
-            raise CalibrationError(
-                f"no contact at the {point.replace('_', ' ')}: put the dowel on the head, "
-                "upper back and sacrum and hold still")
-        points[point] = thresholds_for(rest_v, sensitivity)
-    tilt = data[:, 3]
-    if float(np.percentile(tilt, 95) - np.percentile(tilt, 5)) > MAX_TILT_SPREAD_V:
-        raise CalibrationError("the dowel moved during calibration: stand tall and hold still")
-    return Calibration(points=points, tilt_upright_v=round(float(np.median(tilt)), 4),
-                       taken_at=time.time() if taken_at is None else taken_at)
+    rest = {p: float(statistics.median(f[i + 1] for f in frames))
+            for i, p in enumerate(constants.POINTS)}
+    problem = _pad_problems(rest)
+    if problem:
+        raise CalibrationError(problem)
+    tilts = [f.tilt for f in frames]
+    if _sway_deg(tilts) > MAX_SWAY_DEG:
+        raise CalibrationError("the dowel moved during calibration: stand tall and hold still "
+                               "until it is done")
+    points = {p: thresholds_for(rest[p], sensitivity) for p in constants.POINTS}
+    return Calibration(points=points, tilt_upright_v=round(float(statistics.median(tilts)), 4),
+                       taken_at=taken_at)
+
+
+class CalibrationHold:
+    """Collects the resting hold from a stream of frames, retrying once by itself.
+
+    ``feed(frame)`` returns ``None`` while the hold is under way and the
+    :class:`Calibration` when a hold of ``hold_s`` (frame time) was good.  A bad
+    hold starts over with the next frame (``retrying`` says why, for the
+    athlete); after ``attempts`` bad holds ``feed`` raises
+    :class:`CalibrationError` with the last one's words.
+    """
+
+    def __init__(self, hold_s: float, sensitivity: float = 0.5, taken_at: float = 0.0,
+                 attempts: int = ATTEMPTS):
+        self.hold_s = hold_s
+        self.sensitivity = sensitivity
+        self.taken_at = taken_at
+        self.attempts = attempts
+        self.attempt = 1
+        self.retrying: Optional[str] = None     # why the last attempt failed, while retrying
+        self._frames: list = []
+
+    def feed(self, frame: Frame) -> Optional[Calibration]:
+        frames = self._frames
+        frames.append(frame)
+        if frame.t - frames[0].t < self.hold_s:
+            return None
+        self._frames = []
+        try:
+            return calibrate_from_frames(frames, self.sensitivity, taken_at=self.taken_at)
+        except CalibrationError as exc:
+            if self.attempt >= self.attempts:
+                raise
+            self.attempt += 1
+            self.retrying = str(exc)
+            return None

@@ -214,49 +214,68 @@ class PointContact:
             self.fast_v += (v - self.fast_v) * (dt / (FAST_TAU_S + dt))
         prev_v = self.v_prev
         self.v_prev = v
-        state = self.state
-        if state != LOST:
-            rest = self.rest_v
-            if v < rest * self.off_frac:
-                if state == CONTACT:
-                    self.state = LOW
-                    self.low_since = t
-                    self.low_n = 1
-                    self.zero_t = t if (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION) else None
-                    off = rest * self.off_frac
-                    full = rest * FULL_FRACTION
-                    if prev_v > v and dt > 0.0:
-                        if prev_v >= full:          # fell through both in one frame
-                            self.full_t = t - dt * (full - v) / (prev_v - v)
-                        t_off = max(t - dt, t - dt * (off - v) / (prev_v - v))
-                    else:
-                        t_off = t
-                    self.fade_s = max(0.0, t_off - self.full_t)
-                    return None
-                if self.zero_t is None and (v < NEAR_ZERO_V or v < rest * ZERO_FRACTION):
-                    self.zero_t = t
-                self.low_n += 1
-                if self.low_n >= 2 and t - self.low_since >= debounce_s - _EPS_S:
-                    self.state = LOST
-                    self.high_n = 0
-                    return "lost"
+        if self.state == LOST:
+            return self._step_lost(t, v, debounce_s)
+        if v < self.rest_v * self.off_frac:
+            if self.state == CONTACT:
+                self._went_low(t, v, prev_v, dt)
                 return None
-            if state == LOW:
-                self.state = CONTACT
-                self.low_n = 0
-            full = rest * FULL_FRACTION
-            if v >= full:
-                self.full_t = t
-            elif prev_v >= full and dt > 0.0:
-                # fell through full contact between the frames: when exactly
+            return self._step_low(t, v, debounce_s)
+        if self.state == LOW:
+            self.state = CONTACT
+            self.low_n = 0
+        self._step_touching(t, v, prev_v, dt)
+        return None
+
+    def _no_force(self, v: float) -> bool:
+        return v < NEAR_ZERO_V or v < self.rest_v * ZERO_FRACTION
+
+    def _went_low(self, t: float, v: float, prev_v: float, dt: float) -> None:
+        """The first frame below the off threshold: when exactly it crossed
+        (and full contact before it), interpolated between the frames."""
+        rest = self.rest_v
+        self.state = LOW
+        self.low_since = t
+        self.low_n = 1
+        self.zero_t = t if self._no_force(v) else None
+        off = rest * self.off_frac
+        full = rest * FULL_FRACTION
+        if prev_v > v and dt > 0.0:
+            if prev_v >= full:          # fell through both in one frame
                 self.full_t = t - dt * (full - v) / (prev_v - v)
-            if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
-                learning = not self.fixed and t - self.set_start_t < LEARN_S
-                tau = LEARN_TAU_S if learning else TRACK_TAU_S
-                self.rest_v = rest + (v - rest) * (dt / (tau + dt))
-            return None
-        # lost: wait for the point to come back above the on threshold
-        if self.zero_t is None and (v < NEAR_ZERO_V or v < self.rest_v * ZERO_FRACTION):
+            t_off = max(t - dt, t - dt * (off - v) / (prev_v - v))
+        else:
+            t_off = t
+        self.fade_s = max(0.0, t_off - self.full_t)
+
+    def _step_low(self, t: float, v: float, debounce_s: float):
+        """Still low: lost once it has been for the debounce and two frames."""
+        if self.zero_t is None and self._no_force(v):
+            self.zero_t = t
+        self.low_n += 1
+        if self.low_n >= 2 and t - self.low_since >= debounce_s - _EPS_S:
+            self.state = LOST
+            self.high_n = 0
+            return "lost"
+        return None
+
+    def _step_touching(self, t: float, v: float, prev_v: float, dt: float) -> None:
+        """In contact: note full contact, follow the resting level."""
+        rest = self.rest_v
+        full = rest * FULL_FRACTION
+        if v >= full:
+            self.full_t = t
+        elif prev_v >= full and dt > 0.0:
+            # fell through full contact between the frames: when exactly
+            self.full_t = t - dt * (full - v) / (prev_v - v)
+        if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
+            learning = not self.fixed and t - self.set_start_t < LEARN_S
+            tau = LEARN_TAU_S if learning else TRACK_TAU_S
+            self.rest_v = rest + (v - rest) * (dt / (tau + dt))
+
+    def _step_lost(self, t: float, v: float, debounce_s: float):
+        """Lost: wait for the point to come back above the on threshold."""
+        if self.zero_t is None and self._no_force(v):
             self.zero_t = t
         if v > self.rest_v * self.on_frac:
             if self.high_n == 0:

@@ -112,49 +112,61 @@ class RepTracker:
         self.last_t = t
         phase = self.phase
         if phase == UPRIGHT:
-            base = self.baseline
-            if p <= base + QUIET_DEG:
-                self.quiet_t = t
-                self.seen_upright = True
-            if p < base + START_DEG or not self.seen_upright:
-                if dt > 0.0:
-                    base += (p - base) * (dt / (BASELINE_TAU_S + dt))
-                    if base > BASELINE_MAX_DEG:
-                        base = BASELINE_MAX_DEG
-                    elif base < -BASELINE_MAX_DEG:
-                        base = -BASELINE_MAX_DEG
-                    self.baseline = base
-                return None
-            self._begin_descent(t, p)
-            return None
+            return self._step_upright(t, p, dt)
         if phase == DOWN:
-            self._track_bottom(t, p)
-            if not self.confirmed:
-                if self.max_p >= self.min_depth_deg:
-                    self.confirmed = True
-                    return "started"
-                if p < self.baseline + START_DEG - 2.0:
-                    # turned back before the minimum depth: a wobble
-                    self.phase = UPRIGHT
-                return None
-            if p < self.max_p - max(TURN_DEG, TURN_FRACTION * self.max_p):
-                self.phase = UP
-            return None
+            return self._step_down(t, p)
         if phase == UP:
-            if p > self.max_p - max(TURN_DEG, TURN_FRACTION * self.max_p):
-                # still at (or back to) the bottom: a pause, or a second dip
-                self.phase = DOWN
-                self._track_bottom(t, p)
-                return None
-            if p <= self.baseline + max(RETURN_DEG, RETURN_FRACTION * (self.max_p - self.baseline)):
-                self.phase = RETURN
-                self.return_t = t
-                self.back_t = None
-                self.min_p = p
-                self.end_ref = p
-                self.end_t = t
+            return self._step_up(t, p)
+        return self._step_return(t, p)
+
+    def _turn_deg(self) -> float:
+        """How far above the deepest point the athlete is turning back up."""
+        return max(TURN_DEG, TURN_FRACTION * self.max_p)
+
+    def _step_upright(self, t: float, p: float, dt: float):
+        base = self.baseline
+        if p <= base + QUIET_DEG:
+            self.quiet_t = t
+            self.seen_upright = True
+        if p < base + START_DEG or not self.seen_upright:
+            if dt > 0.0:
+                base += (p - base) * (dt / (BASELINE_TAU_S + dt))
+                self.baseline = max(-BASELINE_MAX_DEG, min(BASELINE_MAX_DEG, base))
             return None
-        # RETURN: wait for the pitch to settle at upright
+        self._begin_descent(t, p)
+        return None
+
+    def _step_down(self, t: float, p: float):
+        self._track_bottom(t, p)
+        if not self.confirmed:
+            if self.max_p >= self.min_depth_deg:
+                self.confirmed = True
+                return "started"
+            if p < self.baseline + START_DEG - 2.0:
+                # turned back before the minimum depth: a wobble
+                self.phase = UPRIGHT
+            return None
+        if p < self.max_p - self._turn_deg():
+            self.phase = UP
+        return None
+
+    def _step_up(self, t: float, p: float):
+        if p > self.max_p - self._turn_deg():
+            # still at (or back to) the bottom: a pause, or a second dip
+            self.phase = DOWN
+            self._track_bottom(t, p)
+            return None
+        if p <= self.baseline + max(RETURN_DEG, RETURN_FRACTION * (self.max_p - self.baseline)):
+            self.phase = RETURN
+            self.return_t = t
+            self.back_t = None
+            self.min_p = p
+            self.end_ref = p
+            self.end_t = t
+        return None
+
+    def _step_return(self, t: float, p: float):
+        """Back near upright: wait for the pitch to settle there."""
         if p < self.end_ref - SETTLE_DEG:
             self.end_ref = p
             self.end_t = t

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from device.analysis.vocabulary import EXERCISE_IDS
 from device.hw import constants
 
 
@@ -58,12 +59,8 @@ class Calibration:
             raise SettingsError("calibration", f"incomplete calibration record ({exc})") from None
 
 
-EXERCISES = (
-    "kneeling_3point",
-    "kneeling_kettlebell",
-    "standing_3point",
-    "standing_kettlebell",
-)
+#: The exercise ids, from the one vocabulary (titles and cues live there too).
+EXERCISES = EXERCISE_IDS
 
 
 @dataclasses.dataclass(frozen=True)

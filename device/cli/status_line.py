@@ -20,8 +20,11 @@ def status_line(status: dict) -> str:
     alert = "ALERT" if status.get("alert") else "     "
     fault = f"  FAULT: {h['fault']}" if h.get("fault") else ""
     phase = status.get("phase", "idle")
-    return (f"{' | '.join(marks)} | pitch {status.get('pitch_deg') or 0.0:5.1f} deg | "
-            f"set {status.get('set_index', 0)} rep {status.get('rep_count', 0):2d} {phase:<7} | "
+    pitch = status.get("pitch_deg")
+    pitch_text = "  -- " if pitch is None else f"{pitch:5.1f}"     # no set: no hinge angle
+    number = (status.get("set") or {}).get("number") or status.get("set_index", 0)
+    return (f"{' | '.join(marks)} | pitch {pitch_text} deg | "
+            f"set {number} rep {status.get('rep_count', 0):2d} {phase:<7} | "
             f"{alert} | {h.get('frame_rate_hz', 0):5.1f} fps{fault}")
 
 
@@ -30,13 +33,19 @@ def event_line(event: dict) -> Optional[str]:
     kind = event.get("type")
     t = event.get("t", 0.0)
     if kind == "set_started":
-        return f"[{t:8.2f}s] set {event.get('set_index')} started ({event.get('exercise', '')})"
+        number = event.get("set_number", event.get("set_index"))
+        return f"[{t:8.2f}s] set {number} started ({event.get('exercise', '')})"
     if kind == "set_completed":
         reps = event.get("set", {}).get("reps", [])
         clean = sum(1 for r in reps if r.get("clean"))
-        return f"[{t:8.2f}s] set {event.get('set_index')} done: {len(reps)} reps, {clean} clean"
+        number = event.get("set_number", event.get("set_index"))
+        if event.get("discarded"):
+            return f"[{t:8.2f}s] set {number} ended without reps (not kept)"
+        cue = (event.get("summary") or {}).get("cue")
+        focus = f"; next: {cue['text']}" if cue else ""
+        return f"[{t:8.2f}s] set {number} done: {len(reps)} reps, {clean} clean{focus}"
     if kind == "rep_completed":
-        rep = event.get("rep", {})
+        rep = event["rep"] if isinstance(event.get("rep"), dict) else event
         losses = ", ".join(l["point"] for l in rep.get("losses", [])) or "clean"
         return (f"[{t:8.2f}s] rep {event.get('rep_index')}: depth {rep.get('depth_deg', 0):.0f} deg, "
                 f"down {rep.get('down_s', 0):.1f}s up {rep.get('up_s', 0):.1f}s, {losses}")
@@ -44,6 +53,9 @@ def event_line(event: dict) -> Optional[str]:
         return f"[{t:8.2f}s] {event['point']} LOST"
     if kind == "contact_restored":
         return f"[{t:8.2f}s] {event['point']} back after {event.get('duration_s', 0):.2f}s"
+    if kind == "sensor_fault":
+        return (f"[{t:8.2f}s] SENSOR: {event['message']}" if event.get("active") else
+                f"[{t:8.2f}s] {event['point']} pad reads normally again")
     if kind == "fault":
         return f"[{t:8.2f}s] FAULT: {event['message']}" if event.get("active") else \
             f"[{t:8.2f}s] ADC answering again"

@@ -34,12 +34,16 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from device.analysis import vocabulary
+from device.hw import constants
+
 #: "DOWL" - written into the SQLite header so we recognise our own files.
 APPLICATION_ID = 0x444F574C
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_ATHLETE = "athlete"
-MANUAL_EXERCISES = ("kneeling_kettlebell", "standing_kettlebell")
-POINTS = ("head", "upper_back", "sacrum")
+#: Exercises the dowel does not track: logged by hand.
+MANUAL_EXERCISES = tuple(e.id for e in vocabulary.EXERCISES if not e.tracked)
+POINTS = constants.POINTS
 MAX_PAGE_SIZE = 500
 
 

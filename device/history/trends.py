@@ -29,27 +29,15 @@ from typing import Optional
 
 import numpy as np
 
-POINTS = ("head", "upper_back", "sacrum")
+from device.analysis import vocabulary
+from device.hw import constants
+
+POINTS = constants.POINTS
 COMFORT_SETS = 2
 COMFORT_REPS = 10
 COMFORT_CLEAN_PCT = 90.0
 COMFORT_SESSIONS = 2
 DEADLIFT_SESSIONS = 3
-
-#: Coaching cue for the point lost most (the article's words where it has them).
-CUES = {
-    "head": "keep the back of your head on the dowel: tuck the chin and keep your eyes down",
-    "upper_back": "keep your shoulders back, shoulder blades gently squeezed into the dowel",
-    "sacrum": "push your butt back into the dowel as you hinge, as if pushing a kettlebell to your heels",
-}
-
-LABELS = {
-    "kneeling_3point": "kneeling 3-point touch",
-    "kneeling_kettlebell": "kneeling kettlebell",
-    "standing_3point": "standing 3-point touch",
-    "standing_kettlebell": "standing kettlebell",
-}
-
 
 def _round(x, digits=2):
     return None if x is None else round(float(x), digits)
@@ -181,7 +169,8 @@ def progression(sessions: list) -> dict:
     last = trained[-1]
     recent = [r for st in last["sets"] if not st.get("manual") for r in st["reps"]]
     focus_point = rep_stats(recent)["most_lost_point"]
-    focus = None if focus_point is None else {"point": focus_point, "cue": CUES[focus_point]}
+    focus = None if focus_point is None else {"point": focus_point,
+                                           "cue": vocabulary.cue(focus_point, "standing_3point")}
 
     if streak >= COMFORT_SESSIONS and standing_only >= DEADLIFT_SESSIONS:
         stage = "deadlift"

@@ -37,6 +37,21 @@ class Health(TypedDict):
     subscribers: int            # listeners on the core's event bus right now
 
 
+class SetStatus(TypedDict):
+    number: Optional[int]       # per session (the history's number); between sets the last kept one
+    active: bool                # a set is under way
+    exercise: Optional[str]     # what it is tagged with
+    reps: int                   # reps in the set under way
+    clean_reps: int
+
+
+class SensorFault(TypedDict):
+    point: str
+    kind: str                   # "shorted" (reads the supply) or "silent" (read nothing for reps)
+    message: str                # what to check, for a person
+    since: float                # core seconds
+
+
 class Status(TypedDict):
     """The status snapshot: published as event type ``status`` (20 per second at
     most) and returned by :meth:`Core.get_status`."""
@@ -44,9 +59,12 @@ class Status(TypedDict):
     t: float                    # core seconds of the newest frame
     wall: float                 # Unix time of that frame
     points: dict                # {"head" | "upper_back" | "sacrum": PointStatus}
-    pitch_deg: Optional[float]  # dowel tilt from upright, degrees
+    pitch_deg: Optional[float]  # dowel tilt from upright, degrees; None when no set is active
     in_set: bool
     set_index: int              # 1-based within the run, 0 before the first set
+    set: SetStatus
+    last_set: Optional[dict]    # {"number", "exercise", "summary"} of the last kept set, for the set card
+    sensor_faults: List[SensorFault]
     rep_count: int              # reps in the current set
     phase: str                  # "idle" (no set), "upright", "down", "up"
     lost_points: List[str]

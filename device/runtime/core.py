@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable, Optional
 
 from device.analysis.calibration import Calibration, CalibrationError, calibrate_from_frames
@@ -293,7 +294,7 @@ class DowelCore:
         dowel moved, with a message meant for the athlete.
         """
         frames = record_hold(self.tap_frames, self.clock, duration_s, timeout_s)
-        calibration = calibrate_from_frames(frames, self._settings.sensitivity)
+        calibration = calibrate_from_frames(frames, self._settings.sensitivity, taken_at=time.time())
         self._apply_settings(self._settings.updated({"calibration": calibration}))
         self.publisher.event({"type": "calibrated", "t": self.clock.now(),
                               "calibration": calibration.to_dict()})

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Optional
 
+from device.analysis.settings import Settings
 from device.history.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class HistoryWriter:
         if event.get("exercise"):
             return str(event["exercise"])
         settings = getattr(self.core, "settings", None)
-        return getattr(settings, "exercise", None) or "standing_3point"
+        return getattr(settings, "exercise", None) or Settings().exercise
 
     def _set_id(self, event: dict, start_t: float) -> int:
         index = event.get("set_index")
@@ -189,7 +190,8 @@ class HistoryWriter:
             self._sets.pop(event.get("set_index"), None)
             self._set_id(event, start_t)
         elif kind == "rep_completed":
-            rep = event["rep"]
+            # the rep's fields are in the event itself; older events nest them in "rep"
+            rep = event["rep"] if isinstance(event.get("rep"), dict) else event
             row = self._rep_row(event, rep)         # a malformed rep fails here, before any write
             float(rep["depth_deg"]), float(rep["down_s"]), float(rep["up_s"])
             set_id = self._set_id(event, rep["start"])

@@ -310,8 +310,9 @@
     function setStarted(e) { const s = ensure(e); s.open = true; if (e.exercise) s.exercise = e.exercise; render(); }
     function repCompleted(e) {
       const s = ensure(e);
-      s.reps = s.reps.filter((r) => Math.abs(r.start - e.rep.start) > 1e-3);
-      s.reps.push(Object.assign({ index: e.rep_index }, e.rep));
+      const rep = typeof e.rep === "object" ? e.rep : e;   // the rep's fields are in the event
+      s.reps = s.reps.filter((r) => Math.abs(r.start - rep.start) > 1e-3);
+      s.reps.push(Object.assign({ index: e.rep_index }, rep));
       render();
     }
     function setCompleted(e) {
