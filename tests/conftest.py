@@ -30,7 +30,7 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
         "calibrated": False,
         "health": {"frame_rate_hz": 200.0, "jitter_ms_p95": 0.5, "read_errors": 0, "fault": None,
                    "uptime_s": 1.0, "frames": 200, "source": "fake", "history": "ok",
-                   "subscribers": 0},
+                   "subscribers": 0, "mqtt": None},
     }
 
 
@@ -84,6 +84,9 @@ class FakeCore(Core):
 
     def report_history_problem(self, message) -> None:
         self.history_problem = message
+
+    def report_link_state(self, name: str, state) -> None:
+        self.status["health"][name] = state
 
 
 @pytest.fixture

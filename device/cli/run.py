@@ -1,6 +1,7 @@
 """``dowel run``: the composition root. It builds the core (hardware or mock),
 the history store and its writer, and the dashboard, starts them in order and
-stops them in reverse order on Ctrl-C or SIGTERM.
+stops them in reverse order on Ctrl-C or SIGTERM.  With a broker configured
+(``--mqtt``) it also starts the MQTT publisher beside the core (device/cli/mqtt.py).
 
 This module (with the rest of device/cli/) is the one place that imports ``web``.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from device.cli import mqtt as mqtt_cli
 from device.cli.common import (EXIT_FAIL, EXIT_OK, add_core_flags, build_core, data_dir, error,
                                input_error, load_settings, stop_on_signals)
 
@@ -35,6 +37,7 @@ def add_parser(subparsers) -> None:
     w.add_argument("--debug", action="store_true", help="Flask's development server instead of waitress")
     w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
     w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
+    mqtt_cli.add_flags(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -51,10 +54,12 @@ class Device:
     port: Optional[int] = None
     token: Optional[str] = None
     watchdog: Any = None         # systemd notifications (a no-op outside systemd)
+    publisher: Any = None        # MQTT, None unless a broker is configured
     threads: list = field(default_factory=list)
 
 
 def cmd_run(args) -> int:
+    mqtt_cli.broker_from_args(args)        # a bad broker URL is exit 2 before anything starts
     settings_store, settings = load_settings(args)
     config = settings_store.config
     args.host, args.port = config["dashboard.host"], config["dashboard.port"]
@@ -127,6 +132,8 @@ def _bind_dashboard(args, device: Device) -> Optional[int]:
 def _start(args, device: Device) -> None:
     if device.writer is not None:
         device.writer.start()
+    device.publisher = mqtt_cli.start_publisher(args, device.core, device.data_dir, store=device.store,
+                                                dashboard_url=_dashboard_url(args, device))
     device.core.start()
     if device.app is not None:
         _serve(args, device)
@@ -154,6 +161,14 @@ def _serve(args, device: Device) -> None:
         thread = threading.Thread(target=device.server.run, name="waitress", daemon=True)
     thread.start()
     device.threads.append(thread)
+
+
+def _dashboard_url(args, device: Device) -> Optional[str]:
+    """The address a phone (or a coach's screen) opens, or None without a dashboard."""
+    if device.app is None:
+        return None
+    shown = lan_address() if args.host in ("0.0.0.0", "::") else args.host
+    return f"http://{shown}:{device.port}/"
 
 
 def _print_dashboard(args, device: Device) -> None:
@@ -190,6 +205,8 @@ def _stop(device: Device) -> None:
     if device.watchdog is not None:
         device.watchdog.stop()
     device.core.stop()
+    if device.publisher is not None:
+        device.publisher.stop()          # sends what the loop published last, then "offline"
     if device.writer is not None:
         device.writer.stop()
     if device.server is not None:

@@ -97,11 +97,12 @@ def _gain(v: float) -> Optional[str]:
 def _broker(v: str) -> Optional[str]:
     if v == "":
         return None
-    host, _, port = v.rpartition(":") if ":" in v else (v, "", "")
-    if not host or any(c.isspace() for c in v):
-        return 'must be "host" or "host:port" (empty: no broker)'
-    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
-        return f"port {port!r} must be a number between 1 and 65535"
+    from device.runtime.mqtt import MqttConfigError, parse_broker_url
+
+    try:
+        parse_broker_url(v)
+    except MqttConfigError as exc:
+        return str(exc)
     return None
 
 
@@ -132,7 +133,8 @@ KEYS = (
         setting="buzzer"),
     Key("dashboard", "host", str, "0.0.0.0", 'address to serve the dashboard on ("127.0.0.1": this machine only)'),
     Key("dashboard", "port", int, 8080, "dashboard port (0: any free port)", _between(0, 65535)),
-    Key("mqtt", "broker", str, "", 'MQTT broker as "host" or "host:port"; empty: no MQTT', _broker),
+    Key("mqtt", "broker", str, "", 'MQTT broker: "host", "host:port" or mqtt[s]://[user[:password]@]host[:port]'
+                                  '[?ca=FILE] (mqtts: TLS); empty: no MQTT', _broker),
 )
 BY_DOTTED = {k.dotted: k for k in KEYS}
 SECTIONS = tuple(dict.fromkeys(k.section for k in KEYS))

@@ -25,6 +25,18 @@ class PointStatus(TypedDict):
     lost: bool                  # lost right now (in a set only)
 
 
+class LinkState(TypedDict):
+    """A network link's state (the MQTT publisher's, device/runtime/mqtt.py)."""
+
+    state: str                  # "connecting", "connected", "disconnected", "off"
+    broker: str                 # mqtt[s]://[user@]host:port, never the password
+    device_id: str              # this dowel's topic id
+    connects: int               # successful connections since start
+    published: int              # messages handed to the broker
+    dropped: int                # events lost (queue full while the broker was away)
+    last_error: Optional[str]   # why the last connection failed or ended
+
+
 class Health(TypedDict):
     frame_rate_hz: float        # frames per second of real time over the last ~200 frames
     jitter_ms_p95: float        # 95th percentile of |interval - median interval|, ms
@@ -35,6 +47,7 @@ class Health(TypedDict):
     source: str                 # "ADS1115 on I2C", "simulated athlete (seed 0)", "trace x.csv"
     history: str                # "ok", or why reps are not being saved
     subscribers: int            # listeners on the core's event bus right now
+    mqtt: Optional[LinkState]   # None unless a broker is configured
 
 
 class SetStatus(TypedDict):

@@ -77,6 +77,7 @@ class DowelCore:
         self.finished = threading.Event()     # set when the loop has ended
         self._history_problem: Optional[str] = None
         self._frame_taps: tuple = ()
+        self._links: dict = {}                # e.g. "mqtt": the publisher's link state
 
         alerts.when_button_pressed(self._button_pressed)
 
@@ -257,6 +258,7 @@ class DowelCore:
             "source": self.source_name,
             "history": self._history_problem or "ok",
             "subscribers": self.bus.subscriber_count,
+            "mqtt": dict(self._links["mqtt"]) if self._links.get("mqtt") else None,
         }
 
     # -- settings and calibration -------------------------------------------------
@@ -319,6 +321,13 @@ class DowelCore:
             self._history_problem = message
         if changed:
             self.publisher.status(self.clock.now(), force=True)
+
+    def report_link_state(self, name: str, state: Optional[dict]) -> None:
+        """A network link (the MQTT publisher) says how it is doing; shown in the
+        status as ``health.<name>`` (None = not configured)."""
+        with self._lock:
+            self._links[name] = state
+        self.publisher.status(self.clock.now(), force=True)
 
     def _button_pressed(self) -> None:
         # The optional button ends the current set at once (the athlete is done
