@@ -46,7 +46,7 @@ __all__ = ["BrokerConfig", "MqttConfigError", "MqttPublisher", "parse_broker_url
 STATUS_HZ = 4.0
 #: The core's event types that go out on ``event/<type>``.
 EVENT_TYPES = ("contact_lost", "contact_restored", "rep_completed", "set_started",
-               "set_completed", "fault")
+               "set_completed", "fault", "sensor_fault")
 #: Reps in a set of the program (two sets of ten); a plan in the status overrides it.
 DEFAULT_REP_TARGET = 10
 #: Seconds between link-state reports to the core (published, dropped counters).
@@ -256,6 +256,9 @@ def event_payload(event: dict, device_id: str) -> dict:
             out["duration_s"] = event.get("duration_s")
     elif kind == "fault":
         out.update(active=bool(event.get("active")), message=event.get("message"))
+    elif kind == "sensor_fault":
+        out.update(active=bool(event.get("active")), point=event.get("point"),
+                   kind=event.get("kind"), message=event.get("message"))
     return out
 
 
@@ -274,6 +277,11 @@ def status_payload(status: dict, device_id: str, *, name: str, extra: dict) -> d
     points = {p: {"contact": bool(v.get("contact")), "lost": bool(v.get("lost"))}
               for p, v in status.get("points", {}).items()}
     athlete = _athlete_name(status.get("athlete")) or extra.get("athlete")
+    # A problem is the ADC not answering or a pad that reads nonsense.
+    sensor_faults = status.get("sensor_faults") or []
+    fault = health.get("fault") or (sensor_faults[0].get("message") if sensor_faults else None)
+    last_set = status.get("last_set") if isinstance(status.get("last_set"), dict) else {}
+    clean_pct = (last_set.get("summary") or {}).get("clean_pct", extra.get("last_set_clean_pct"))
     return {
         "device": device_id, "name": name, "online": True,
         "t": status.get("t"), "wall": status.get("wall"),
@@ -283,12 +291,12 @@ def status_payload(status: dict, device_id: str, *, name: str, extra: dict) -> d
         "set_number": _set_number(status), "rep": status.get("rep_count", 0),
         "rep_target": plan.get("rep_target") or DEFAULT_REP_TARGET,
         "alert": bool(status.get("alert")), "lost_points": list(status.get("lost_points", [])),
-        "fault": health.get("fault"), "problem": bool(health.get("fault")),
+        "fault": fault, "problem": fault is not None,
         "athlete": athlete, "exercise": status.get("exercise"),
         "exercise_title": plan.get("title"),
         "sets_today": extra.get("sets_today", 0),
         "last_depth_deg": extra.get("last_depth_deg"),
-        "last_set_clean_pct": extra.get("last_set_clean_pct"),
+        "last_set_clean_pct": clean_pct,
         "dashboard_url": extra.get("dashboard_url"),
         "frame_rate_hz": health.get("frame_rate_hz"),
     }
