@@ -15,14 +15,36 @@ from typing import Callable
 
 import numpy as np
 
-from device.bench.tables import pct, table
+from device.bench.tables import BenchResult, Row, pct, table
 
 #: ``serve(core, threads) -> server`` (``server.port``, ``server.run()``, ``server.close()``).
 ServeDashboard = Callable[[object, int], object]
 
 
-def bench_dashboard(serve: ServeDashboard, seconds: float = 4.0, phones: int = 10) -> str:
-    """Core frame rate with no phone vs ``phones`` SSE clients, and what a phone receives."""
+def run_dashboard_bench(serve: ServeDashboard, seconds: float = 3.0,
+                        phone_counts=(10, 50), progress=None) -> BenchResult:
+    """:func:`bench_dashboard` for each number of phones; summary rows with targets."""
+    texts, rows, data = [], [], {}
+    for i, phones in enumerate(phone_counts):
+        text, figures = bench_dashboard(serve, seconds=seconds, phones=phones)
+        texts.append(text)
+        data[phones] = figures
+        cost = figures["cost_pct"]
+        rows.append(Row(f"{phones} dashboard phones: cost to the core's frame rate",
+                        f"{cost:.1f} %", "<= 5 %", cost <= COST_TARGET_PCT))
+        if progress:
+            progress(i + 1, len(phone_counts))
+    low = min(f["updates_min"] for f in data.values())
+    rows.append(Row("live updates per phone (min)", f"{low:.1f}/s", ">= 10/s", low >= 10))
+    return BenchResult("dashboard", "\n\n".join(texts), rows, data)
+
+
+COST_TARGET_PCT = 5.0
+
+
+def bench_dashboard(serve: ServeDashboard, seconds: float = 4.0, phones: int = 10):
+    """Core frame rate with no phone vs ``phones`` SSE clients, and what a phone
+    receives.  The cost is a ratio of two rates taken in the same run."""
     import http.client
 
     from device.hw.mock.factory import build_mock_core
@@ -87,7 +109,10 @@ def bench_dashboard(serve: ServeDashboard, seconds: float = 4.0, phones: int = 1
         ["frame-to-socket latency p50 ms", round(p50, 1), ""],
         ["frame-to-socket latency p95 ms", round(p95, 1), ""],
     ]
-    return table(["what", "measured", "target"], rows, title="Dashboard (mock core at 860 SPS, waitress, SSE)")
+    text = table(["what", "measured", "target"], rows,
+                 title=f"Dashboard, {phones} phones (mock core at 860 SPS, waitress, SSE)")
+    return text, {"base_hz": base, "loaded_hz": loaded, "cost_pct": cost,
+                  "updates_min": min(per_phone), "latency_p50_ms": p50}
 
 
 def _frame_rate(core, seconds: float) -> float:

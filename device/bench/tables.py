@@ -1,7 +1,7 @@
 """Plain-text tables and percentiles shared by the benchmarks."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -36,3 +36,27 @@ def pct(values, qs=(50, 95, 99)) -> list:
     return [float(np.percentile(arr, q)) for q in qs]
 
 
+
+
+class Row:
+    """One line of the ``dowel bench`` summary: a figure beside its target."""
+
+    def __init__(self, what: str, measured: str, target: str = "", ok: Optional[bool] = None,
+                 virtual: bool = False) -> None:
+        self.what, self.measured, self.target, self.ok, self.virtual = \
+            what, measured, target, ok, virtual
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.ok is None else ("ok" if self.ok else "below")
+
+    def to_dict(self) -> dict:
+        return {"what": self.what, "measured": self.measured, "target": self.target,
+                "verdict": self.verdict, "virtual_time": self.virtual}
+
+
+class BenchResult:
+    """What one benchmark gives the runner: its own table, summary rows, raw data."""
+
+    def __init__(self, name: str, text: str, rows: List[Row], data: dict) -> None:
+        self.name, self.text, self.rows, self.data = name, text, rows, data

@@ -14,6 +14,10 @@ ADS1115_RATES = (8, 16, 32, 64, 128, 250, 475, 860)
 ADS1015_RATES = (128, 250, 490, 920, 1600, 2400, 3300)
 DEFAULT_DATA_RATE = {"ADS1115": 860, "ADS1015": 3300}
 I2C_BUS_HZ = 400_000
+#: The read schedule: the tilt is converted on one frame in this many and held
+#: in between (the hinge angle changes about ten times slower than contact),
+#: so the three contact points get the conversions.
+TILT_EVERY_FRAMES = 4
 
 # BCM pin numbers.
 PIN_SDA = 2

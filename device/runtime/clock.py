@@ -41,3 +41,36 @@ class ScaledClock(RealClock):
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds / self.speed)
+
+
+class VirtualClock:
+    """Simulated time for benchmarks and tests: nothing passes unless charged.
+
+    ``sleep`` is a thread going to sleep: the OS wakes it late by a random
+    amount with mean ``wake_jitter_s`` (exponential, seeded, so two runs are
+    identical).  ``spend`` is time the host is busy (a bus transaction, a frame's
+    processing): it passes exactly.  Single-threaded use only.
+    """
+
+    speed = 1.0
+    virtual = True
+
+    def __init__(self, wake_jitter_s: float = 0.0, seed: int = 0) -> None:
+        import random
+
+        self.t = 0.0
+        self.wake_jitter_s = wake_jitter_s
+        self._rng = random.Random(seed)
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.t += seconds
+            if self.wake_jitter_s:
+                self.t += self._rng.expovariate(1.0 / self.wake_jitter_s)
+
+    def spend(self, seconds: float) -> None:
+        if seconds > 0:
+            self.t += seconds

@@ -16,6 +16,7 @@ from device.hw import constants
 from device.hw.adc import DowelAdc
 from device.hw.alerts import Alerts
 from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
+from device.hw.mock.timing import DEFAULT_PROFILE, TimingProfile
 from device.runtime.clock import RealClock, ScaledClock
 from device.runtime.core import DowelCore
 from device.runtime.settings_store import SettingsStore
@@ -29,39 +30,59 @@ def mock_pin_factory():
 def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int] = None,
                   gain: float = constants.ADS_GAIN, transaction_overhead_s: float = 0.0,
                   osc_tolerance: float = 0.0, seed: Optional[int] = None,
-                  pipelined: bool = True, ready_pin: bool = True):
-    """Mock mode: the real driver on an emulated chip fed by ``source``.
+                  pipelined: bool = True, ready_pin: bool = True,
+                  profile: Optional[TimingProfile] = None, tilt_every: int = 1):
+    """Mock mode: ``DowelAdc`` on an emulated chip fed by ``source``.
 
     ``ready_pin``: the reference build's ALERT/RDY wire to GPIO23 is there (the
     emulated pin's level is read directly; low = conversion ready).
 
-    ``transaction_overhead_s`` is what Linux and Python would add per I2C
-    transaction on top of this machine's own CPU time (0.1-0.3 ms on a Pi Zero).
+    ``profile`` (:mod:`device.hw.mock.timing`) charges a Pi's host costs: its
+    per-transaction overhead and bus clock, and each read of the ALERT/RDY
+    line.  Without one, ``transaction_overhead_s`` alone is added per I2C
+    transaction on top of this machine's own CPU time.
     Returns ``(DowelAdc, EmulatedI2C, EmulatedADS1x15)``.
     """
     chip_model = EmulatedADS1x15(source, clock, model=chip, address=constants.ADS_ADDRESS,
                                  osc_tolerance=osc_tolerance, seed=seed)
-    bus = EmulatedI2C(clock, {constants.ADS_ADDRESS: chip_model},
-                      transaction_overhead_s=transaction_overhead_s)
-    ready = (lambda: not chip_model.alert_rdy) if ready_pin else None
+    bus_hz = profile.bus_hz if profile else constants.I2C_BUS_HZ
+    overhead = profile.transaction_overhead_s if profile else transaction_overhead_s
+    bus = EmulatedI2C(clock, {constants.ADS_ADDRESS: chip_model}, bus_hz=bus_hz,
+                      transaction_overhead_s=overhead)
+    ready = None
+    if ready_pin:
+        gpio_s = profile.gpio_read_s if profile else 0.0
+
+        def ready() -> bool:
+            bus.host_time(gpio_s)           # what reading GPIO23 from Python costs
+            return not chip_model.alert_rdy
     adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
-                   ready=ready, clock=clock)
+                   ready=ready, clock=clock, tilt_every=tilt_every)
     return adc, bus, chip_model
 
 
 def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Settings] = None,
                     settings_store: Optional[SettingsStore] = None, pin_factory=None,
                     seed: int = 0, rate_hz: Optional[float] = None,
-                    max_frames: Optional[int] = None, source_name: Optional[str] = None):
+                    max_frames: Optional[int] = None, source_name: Optional[str] = None,
+                    clock=None, profile: Optional[TimingProfile] = DEFAULT_PROFILE,
+                    tilt_every: int = constants.TILT_EVERY_FRAMES, osc_tolerance: float = 0.1):
     """The mock-mode stack: emulated ADS1x15 fed by ``source`` (default: a
     simulated athlete), the real Adafruit driver over the emulated I2C bus,
     gpiozero ``MockFactory`` pins, and a :class:`DowelCore` on top (not started).
+
+    ``profile``: the board whose host costs the emulated bus charges (default
+    the Pi Zero 2 W, so a laptop shows what the smallest Pi would do; None for
+    none).  The chip's oscillator is off by up to ``osc_tolerance`` (drawn
+    from ``seed``), as a real part's is.  ``clock`` (default real time, sped
+    up by ``speed``) may be a virtual one.
 
     Returns the core; the emulated bus and chip are ``core.mock_bus`` and
     ``core.mock_chip`` (tests use them to inject I2C faults).
     """
     settings = settings or Settings()
-    clock = ScaledClock(speed) if speed != 1.0 else RealClock()
+    if clock is None:
+        clock = ScaledClock(speed) if speed != 1.0 else RealClock()
     if source is None:
         from device.sim.sources import SimulatedAthlete  # sim sits above mock hardware
 
@@ -76,7 +97,8 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
         # ADS1115 <-> ADS1015); otherwise reopen the same one, as on real hardware.
         if holder.get("model") != s.chip:
             adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
-                                           gain=s.gain)
+                                           gain=s.gain, profile=profile, tilt_every=tilt_every,
+                                           osc_tolerance=osc_tolerance, seed=seed)
             holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)
             core_ref = holder.get("core")
             if core_ref is not None:
