@@ -30,7 +30,7 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
         "calibrated": False,
         "health": {"frame_rate_hz": 200.0, "jitter_ms_p95": 0.5, "read_errors": 0, "fault": None,
                    "uptime_s": 1.0, "frames": 200, "source": "fake", "history": "ok",
-                   "subscribers": 0, "mqtt": None},
+                   "subscribers": 0, "mqtt": None, "warnings": []},
     }
 
 

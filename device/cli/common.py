@@ -22,19 +22,21 @@ def data_dir(args) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
 
 
-def load_settings(args):
+def load_settings(args, recover: bool = False):
     """The settings this command starts with: defaults, the config file, the page's
     stored changes, the environment and the flags (device/runtime/config_file.py
     says how they combine).  Returns the page's store, whose ``config`` holds the
     keys that are not dashboard settings (pins, address, host, port...).  A bad
-    value anywhere exits 2 naming it."""
+    value anywhere exits 2 naming it, except with ``recover`` (the device itself):
+    a settings.json that cannot be used is then set aside and the store's
+    ``warnings`` say so (device/runtime/settings_store.py)."""
     from device.analysis.settings import SettingsError
     from device.cli.config import load_config, page_store
 
     store = page_store(args, load_config(args))
     args.effective_config = store.config    # pins, address, host, port for whoever builds things
     try:
-        settings = store.load()
+        settings = store.load_or_recover() if recover else store.load()
         if getattr(args, "exercise", None) is not None:
             settings = settings.updated({"exercise": args.exercise})
     except SettingsError as exc:

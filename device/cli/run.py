@@ -60,7 +60,7 @@ class Device:
 
 def cmd_run(args) -> int:
     mqtt_cli.broker_from_args(args)        # a bad broker URL is exit 2 before anything starts
-    settings_store, settings = load_settings(args)
+    settings_store, settings = load_settings(args, recover=True)
     config = settings_store.config
     args.host, args.port = config["dashboard.host"], config["dashboard.port"]
     try:
@@ -110,11 +110,17 @@ def _bind_dashboard(args, device: Device) -> Optional[int]:
     a clear error; an exit status on failure."""
     if args.no_web:
         return None
-    from device.runtime.token import load_or_create_token
+    from device.runtime.token import TokenError, load_or_create_token
     from web import create_app
     from web.server import make_server
 
-    device.token = load_or_create_token(device.data_dir)
+    try:
+        device.token = load_or_create_token(device.data_dir)
+    except TokenError as exc:
+        # the device still runs and can be watched; every change is refused (401)
+        warning = f"{exc}; the dashboard can watch but not change anything"
+        print(f"dowel: warning: {warning}", file=sys.stderr, flush=True)
+        device.core.warnings.append(warning)
     device.app = create_app(device.core, {"TOKEN": device.token, "DATA_DIR": str(device.data_dir)},
                             store=device.store)
     if args.debug:
@@ -178,7 +184,8 @@ def _print_dashboard(args, device: Device) -> None:
     if everywhere:
         print(f"Open that address on a phone on the same network "
               f"(on this computer: http://localhost:{device.port}/).", flush=True)
-    print(f"Device token (to delete history from the page): {device.token}", flush=True)
+    if device.token:
+        print(f"Device token (to delete history from the page): {device.token}", flush=True)
 
 
 def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:

@@ -1,7 +1,7 @@
 """``dowel token``: print the device token (the page needs it for every change)."""
 from __future__ import annotations
 
-from device.cli.common import EXIT_OK, data_dir
+from device.cli.common import EXIT_OK, data_dir, error
 
 
 def add_parser(subparsers) -> None:
@@ -11,7 +11,10 @@ def add_parser(subparsers) -> None:
 
 
 def cmd_token(args) -> int:
-    from device.runtime.token import load_or_create_token
+    from device.runtime.token import TokenError, load_or_create_token
 
-    print(load_or_create_token(data_dir(args)))
+    try:
+        print(load_or_create_token(data_dir(args)))
+    except TokenError as exc:
+        return error(str(exc))
     return EXIT_OK

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from device.analysis.settings import Settings, SettingsError
 from device.hw import constants
-from device.runtime.settings_store import SettingsStore
+from device.runtime.settings_store import SettingsStore, check_each_change, read_settings_json
 
 DEFAULT_PATH = Path("/etc/smart-dowel/config.toml")
 
@@ -201,19 +201,12 @@ class PageSettingsStore(SettingsStore):
 
     def load_changes(self) -> dict:
         """The page's stored changes as saved ({} if there are none)."""
-        if not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SettingsError("settings", f"{self.path}: cannot read settings ({exc})") from None
-        if not isinstance(data, dict):
-            raise SettingsError("settings", f"{self.path}: expected a JSON object")
-        return data
+        return check_each_change(read_settings_json(self.path), self.path)
 
     def load(self) -> Settings:
+        changes = self.load_changes()      # its errors already name the file
         try:
-            return self.config.settings_with_page(self.load_changes())[0]
+            return self.config.settings_with_page(changes)[0]
         except SettingsError as exc:
             raise SettingsError(exc.field, f"{self.path}: {exc.message}") from None
 
@@ -227,10 +220,10 @@ class PageSettingsStore(SettingsStore):
         for field in self.pinned:
             if field not in changes and field in old:
                 changes[field] = old[field]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(changes, indent=2) + "\n")
-        os.replace(tmp, self.path)
+        self.commit(json.dumps(changes, indent=2) + "\n")
+
+    def fallback(self) -> Settings:
+        return self.base
 
 
 # -- reading -----------------------------------------------------------------------

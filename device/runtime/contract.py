@@ -48,6 +48,7 @@ class Health(TypedDict):
     history: str                # "ok", or why reps are not being saved
     subscribers: int            # listeners on the core's event bus right now
     mqtt: Optional[LinkState]   # None unless a broker is configured
+    warnings: List[str]         # what the device works around, in words ([] when all is well)
 
 
 class SetStatus(TypedDict):

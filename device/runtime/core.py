@@ -76,6 +76,9 @@ class DowelCore:
         self._stop = threading.Event()
         self.finished = threading.Event()     # set when the loop has ended
         self._history_problem: Optional[str] = None
+        #: what the device had to work around at start (a bad settings file set aside...),
+        #: in words; shown in the status snapshot's health
+        self.warnings: list = list(getattr(settings_store, "warnings", None) or ())
         self._frame_taps: tuple = ()
         self._links: dict = {}                # e.g. "mqtt": the publisher's link state
 
@@ -259,6 +262,7 @@ class DowelCore:
             "history": self._history_problem or "ok",
             "subscribers": self.bus.subscriber_count,
             "mqtt": dict(self._links["mqtt"]) if self._links.get("mqtt") else None,
+            "warnings": list(self.warnings),
         }
 
     # -- settings and calibration -------------------------------------------------

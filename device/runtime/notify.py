@@ -106,6 +106,7 @@ def status_text(status: dict) -> str:
     parts.append(f"FAULT: {health['fault']}" if health.get("fault") else "no fault")
     if health.get("read_errors"):
         parts.append(f"{health['read_errors']} read errors")
+    parts.extend(f"WARNING: {w}" for w in health.get("warnings") or ())
     return ", ".join(parts)
 
 

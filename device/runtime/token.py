@@ -16,14 +16,26 @@ TOKEN_FILE = "token"
 MIN_TOKEN_CHARS = 16
 
 
+class TokenError(Exception):
+    """The token cannot be read or created; ``str(err)`` names the path and why."""
+
+
 def load_or_create_token(data_dir) -> str:
-    """The token stored in ``data_dir``, created (0600) if there is none yet."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / TOKEN_FILE
+    """The token stored in ``data_dir``, created (0600) if there is none yet.
+    :class:`TokenError` when it can be neither read nor created."""
+    path = Path(data_dir) / TOKEN_FILE
+    try:
+        return _load_or_create(Path(data_dir), path)
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "is a directory" if path.is_dir() else getattr(exc, "strerror", None) or str(exc)
+        raise TokenError(f"{path}: cannot read or create the device token ({why})") from None
+
+
+def _load_or_create(data_dir: Path, path: Path) -> str:
     try:
         token = path.read_text().strip()
     except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
         token = ""
     if len(token) >= MIN_TOKEN_CHARS:
         if path.stat().st_mode & 0o077:
