@@ -54,7 +54,7 @@ def test_a_staged_install_writes_every_file_with_its_mode(root):
     assert "<name>Smart dowel</name>" in avahi and "<type>_http._tcp</type>" in avahi
     assert "<port>8080</port>" in avahi
     assert (root / "opt/smart-dowel/doc/README.md").exists()
-    assert (root / "opt/smart-dowel/doc/hardware/wiring.md").exists()
+    assert (root / "opt/smart-dowel/doc/hardware/wiring.svg").exists()
     boot = (root / "boot/firmware/config.txt").read_text()
     assert boot == PI_CONFIG_TXT + "dtparam=i2c_arm_baudrate=400000\n"
     assert "Reboot needed" in out
