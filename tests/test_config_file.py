@@ -95,7 +95,8 @@ def test_the_environment_names_the_file(tmp_path):
     ("[detection]\nmin_depth_deg = nan\n", "detection.min_depth_deg", 2, "finite"),
     ("[pins]\nled = 2\n", "pins.led", 2, "I2C bus"),
     ("[pins]\nbutton = 17\n", "pins.button", 2, "already pins.led"),
-    ("[mqtt]\nbroker = 'broker.local:http'\n", "mqtt.broker", 2, "port"),
+    ("[mqtt]\nbroker = 'broker.local:http'\n", "mqtt.broker", 2, "port must be a number"),
+    ("[mqtt]\nbroker = 'http://broker.local'\n", "mqtt.broker", 2, "scheme must be mqtt://"),
     ("adc = 3\n", "adc", 1, "must be a table"),
 ])
 def test_a_bad_file_names_the_key_and_its_line(tmp_path, text, key, line, words):
@@ -129,6 +130,11 @@ def test_a_bad_environment_value_names_the_variable(env, words):
     with pytest.raises(ConfigError) as err:
         load(None, env={"DOWEL_CONFIG": "", **env})
     assert str(err.value).startswith(words)
+
+
+def test_a_broker_url_from_the_file(tmp_path):
+    path = write(tmp_path, "[mqtt]\nbroker = 'mqtts://coach:pw@broker.local:8883'\n")
+    assert load(str(path), env={})["mqtt.broker"] == "mqtts://coach:pw@broker.local:8883"
 
 
 def test_text_values_from_the_environment_are_parsed():

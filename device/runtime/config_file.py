@@ -97,7 +97,7 @@ def _gain(v: float) -> Optional[str]:
 def _broker(v: str) -> Optional[str]:
     if v == "":
         return None
-    from device.runtime.mqtt import MqttConfigError, parse_broker_url
+    from device.runtime.mqtt import MqttConfigError, parse_broker_url   # the one copy of the rule
 
     try:
         parse_broker_url(v)
