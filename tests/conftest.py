@@ -10,6 +10,7 @@ import pytest
 
 from device.analysis.calibration import calibrate_from_frames
 from device.analysis.frames import Frame
+from device.analysis.plan import Plan
 from device.analysis.settings import Settings
 from device.hw import constants
 from device.runtime.contract import Core
@@ -25,7 +26,7 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
         "in_set": True, "set_index": 1, "rep_count": rep_count, "phase": "upright",
         "set": {"number": 1, "active": True, "exercise": "standing_3point", "reps": rep_count,
                 "clean_reps": rep_count},
-        "last_set": None, "sensor_faults": [],
+        "last_set": None, "sensor_faults": [], "plan": Plan().status(),
         "lost_points": list(lost), "alert": bool(lost), "exercise": "standing_3point",
         "calibrated": False,
         "health": {"frame_rate_hz": 200.0, "jitter_ms_p95": 0.5, "read_errors": 0, "fault": None,

@@ -65,3 +65,71 @@ def test_a_loss_during_a_fault_is_remembered(alerts):
     assert alerts.update(loss=True, fault=True) is True
     alerts.update(loss=True, fault=False)
     assert alerts.led.pin.state is True and alerts.buzzer.pin.state is True
+
+
+# -- chirps: rep done, set done; told apart from a loss and a fault by their pin history ----
+def finished(device):
+    """Wait for a finite beep pattern to end (join its thread, no sleeping)."""
+    thread = device._blink_thread
+    if thread is not None:
+        thread.join()
+    return device.pin
+
+
+def intervals(pin):
+    """(seconds since the previous change, state) after the initial state."""
+    return [(round(s.timestamp, 3), s.state) for s in pin.states[1:]]
+
+
+def test_rep_done_is_one_short_click(alerts):
+    from device.hw.alerts import REP_CHIRP
+
+    alerts.buzzer.pin.clear_states()
+    assert alerts.rep_done() is True
+    pin = finished(alerts.buzzer)
+    on_s = REP_CHIRP[0]
+    assert [s.state for s in pin.states] == [False, True, False]
+    pin.assert_states_and_times([(0.0, False), (0.0, True), (on_s, False)])
+    assert alerts.led.pin.state is False                  # the LED is for losses only
+
+
+def test_set_done_is_three_beeps_distinct_from_the_fault_chirp(alerts):
+    from device.hw.alerts import FAULT_CHIRP, SET_DONE
+
+    on_s, off_s, n = SET_DONE
+    alerts.buzzer.pin.clear_states()
+    assert alerts.set_done() is True
+    pin = finished(alerts.buzzer)
+    expected = [(0.0, False)]
+    for i in range(n):
+        expected += [(0.0 if i == 0 else off_s, True), (on_s, False)]
+    assert len(pin.states) == len(expected)               # assert_states_and_times zips
+    pin.assert_states_and_times(expected)
+    # by ear: more beeps than the fault's, each more than twice as long
+    assert n > FAULT_CHIRP[2] and on_s > 2 * FAULT_CHIRP[0]
+
+    alerts.buzzer.pin.clear_states()
+    alerts.update(loss=False, fault=True)
+    fault = finished(alerts.buzzer)
+    assert [s.state for s in fault.states] == [False] + [True, False] * FAULT_CHIRP[2]
+    fault.assert_states_and_times([(0.0, False), (0.0, True), (FAULT_CHIRP[0], False),
+                                   (FAULT_CHIRP[1], True), (FAULT_CHIRP[0], False)])
+
+
+def test_chirps_give_way_to_a_loss_a_fault_and_silence(alerts):
+    alerts.update(loss=True)
+    assert alerts.rep_done() is False and alerts.set_done() is False
+    assert alerts.buzzer.pin.state is True                # the loss tone goes on
+    alerts.update(loss=False)
+    alerts.buzzer_enabled = False
+    assert alerts.set_done() is False
+    alerts.buzzer_enabled = True
+    alerts.update(loss=False, fault=True)
+    assert alerts.rep_done() is False
+
+
+def test_a_loss_during_a_chirp_takes_the_buzzer_at_once(alerts):
+    alerts.set_done()
+    alerts.update(loss=True)
+    assert alerts.buzzer._blink_thread is None            # the beeps were stopped
+    assert alerts.buzzer.pin.state is True and alerts.led.pin.state is True

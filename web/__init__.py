@@ -40,10 +40,11 @@ def create_app(core: Core, config: Optional[dict] = None, store=None) -> Flask:
     app.config["STORE"] = store
     app.json.sort_keys = False
 
-    from . import api, pages
+    from . import api, pages, plan
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(plan.bp)
     app.extensions["dowel_streams"] = api.StreamCounter()
     app.extensions["dowel_calibrating"] = threading.Lock()   # one hold at a time
     if store is not None:

@@ -100,6 +100,10 @@ class Pipeline:
         the next set after them (the history's count, manual sets included)."""
         self._sets.sets_before = max(0, int(sets_before)) - self._sets.kept
 
+    def set_logged_by_hand(self) -> None:
+        """A set was logged by hand in the session: it takes the next number."""
+        self._sets.sets_before += 1
+
     # -- per frame -------------------------------------------------------------
     def feed(self, frame: Frame) -> list:
         t = frame.t

@@ -71,6 +71,7 @@ class Settings:
     min_depth_deg: float = 25.0      # shallower hinges are wobbles, not reps
     sensitivity: float = 0.5         # 0..1: higher = a smaller drop in force counts as a loss
     buzzer: bool = True              # the LED always fires; the buzzer can be silenced
+    rep_chirp: bool = False          # a click of the buzzer at every rep done (off: only sets beep)
     chip: str = "ADS1115"            # or "ADS1015"
     data_rate: int = constants.DEFAULT_DATA_RATE["ADS1115"]  # ADC samples/s, shared by the four channels
     gain: float = constants.ADS_GAIN  # PGA gain; 1 = +-4.096 V

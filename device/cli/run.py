@@ -102,6 +102,9 @@ def _open_history(args, device: Device) -> Optional[int]:
     except StoreError as exc:
         return error(str(exc))
     device.writer = HistoryWriter(device.core, device.store)
+    from device.runtime.coaching import follow_history
+
+    follow_history(device.core, device.store)   # the plan's stage; set numbers go on from today's
     return None
 
 

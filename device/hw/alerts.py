@@ -8,7 +8,12 @@ Patterns, so the athlete can tell them apart without looking at a screen:
 
 * lost contact: LED on and buzzer on, steadily, for as long as the point is off;
 * hardware fault (ADC not answering): LED blinking 2 Hz, buzzer silent except a
-  short double chirp when the fault starts.
+  short double chirp when the fault starts (:data:`FAULT_CHIRP`);
+* rep done: one click (:data:`REP_CHIRP`), only if the athlete turned it on;
+* set done: three longer beeps (:data:`SET_DONE`).
+
+The chirps never interrupt a loss or a fault: while either is shown they are
+left out, and a loss that starts during a chirp takes the buzzer at once.
 """
 from __future__ import annotations
 
@@ -17,6 +22,13 @@ from typing import Callable, Optional
 from gpiozero import LED, Button, Buzzer
 
 from device.hw import constants
+
+#: Buzzer patterns as (on_s, off_s, beeps).  Told apart by ear: a loss is one
+#: steady tone, a fault two quick chirps, a rep one click, a set three beeps.
+FAULT_CHIRP = (0.05, 0.05, 2)
+REP_CHIRP = (0.03, 0.0, 1)
+SET_DONE = (0.15, 0.10, 3)
+FAULT_BLINK_S = 0.25
 
 
 class Alerts:
@@ -57,9 +69,9 @@ class Alerts:
             self.fault = fault
             if fault:
                 self.buzzer.off()
-                self.led.blink(on_time=0.25, off_time=0.25)
+                self.led.blink(on_time=FAULT_BLINK_S, off_time=FAULT_BLINK_S)
                 if self.buzzer_enabled:
-                    self.buzzer.beep(on_time=0.05, off_time=0.05, n=2)
+                    self._beep(FAULT_CHIRP)
             else:
                 self._show_loss()          # back to whatever the loss state is now
         elif changed and not fault:
@@ -67,6 +79,26 @@ class Alerts:
             # is remembered and shown once the fault clears.
             self._show_loss()
         return changed
+
+    def rep_done(self) -> bool:
+        """The rep-done click; False when it was left out (silenced, or a loss
+        or fault owns the buzzer).  Whether to click at all is the caller's
+        setting (off by default)."""
+        return self._chirp(REP_CHIRP)
+
+    def set_done(self) -> bool:
+        """The set-done beeps; False when left out."""
+        return self._chirp(SET_DONE)
+
+    def _chirp(self, pattern: tuple) -> bool:
+        if not self.buzzer_enabled or self.loss or self.fault:
+            return False
+        self._beep(pattern)
+        return True
+
+    def _beep(self, pattern: tuple) -> None:
+        on_s, off_s, n = pattern
+        self.buzzer.beep(on_time=on_s, off_time=off_s, n=n)
 
     def _show_loss(self) -> None:
         if self.loss:

@@ -79,6 +79,8 @@ class Status(TypedDict):
     set: SetStatus
     last_set: Optional[dict]    # {"number", "exercise", "summary"} of the last kept set, for the set card
     sensor_faults: List[SensorFault]
+    plan: dict                  # the day's plan: {exercise, title, tracked, set_index, sets,
+                                # rep_target, step_index, steps, stage, done} (device/analysis/plan.py)
     rep_count: int              # reps in the current set
     phase: str                  # "idle" (no set), "upright", "down", "up"
     lost_points: List[str]

@@ -16,6 +16,7 @@ hold (:mod:`device.runtime.calibrator`).  ``build_mock_core()`` in
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from device.hw.alerts import Alerts
 from device.runtime.adc_link import FAULT_AFTER_S, AdcLink
 from device.runtime.calibrator import record_hold
 from device.runtime.clock import RealClock
+from device.runtime.coaching import Coaching
 from device.runtime.events import EventBus, Subscription
 from device.runtime.health import FrameTimes, rate_and_jitter
 from device.runtime.publisher import STATUS_HZ, Publisher
@@ -68,6 +70,7 @@ class DowelCore:
         self.publisher = Publisher(self.bus, self.clock, self.get_status)
         self.frame_times = FrameTimes()
         self.crash_guard = CrashGuard()
+        self.coaching = Coaching(alerts)
 
         # Guards the pipeline, the alerts and the frame counters; held for
         # microseconds (never while sorting, sleeping or writing files).
@@ -199,14 +202,19 @@ class DowelCore:
 
     def _process(self, frame: Frame) -> None:
         t = frame.t
+        moved_to = None
         with self._lock:
             events = self.pipeline.feed(frame)
             changed = self.alerts.update(loss=self.pipeline.alert_wanted, fault=False)
             self.frame_times.add(t)
             lost = self.pipeline.lost_points if changed else None
             taps = self._frame_taps
+            if events:
+                moved_to = self.coaching.on_events(events, self._settings)
         if events:
             self.publisher.events(events, t)
+            if moved_to is not None:
+                self._follow_plan(moved_to)
         if changed:
             self.publisher.event({"type": "alert", "t": t, "on": self.alerts.on, "reason": "loss",
                                   "points": lost})
@@ -237,6 +245,7 @@ class DowelCore:
         frame; the health statistics are computed afterwards from the copy."""
         with self._lock:
             status = self.pipeline.status()
+            status["plan"] = self.coaching.status()
             t = self.frame_times.last_t
             times = self.frame_times.window()
             frames = self.frame_times.frames
@@ -339,4 +348,69 @@ class DowelCore:
         t = self.clock.now()
         with self._lock:
             events = self.pipeline.finish(t)
+            moved_to = self.coaching.on_events(events, self._settings)
         self.publisher.events(events, t)
+        if moved_to is not None:
+            self._follow_plan(moved_to)
+
+    # -- the plan of the day and set numbers (device/runtime/coaching.py) ---------------
+    def continue_session(self, sets_before: int) -> None:
+        """Today's session already has ``sets_before`` sets: number the next after them."""
+        with self._lock:
+            self.pipeline.continue_session(sets_before)
+
+    def plan_status(self) -> dict:
+        with self._lock:
+            return self.coaching.status()
+
+    def plan_stage(self, stage: Optional[str]) -> dict:
+        """The progression stage from the history (a fresh plan if not started)."""
+        return self._plan_change(lambda: self.coaching.restage(stage))
+
+    def plan_skip(self) -> dict:
+        return self._plan_change(self.coaching.plan.skip)
+
+    def plan_order(self, order) -> dict:
+        """Steps in a new order (PlanError naming what is wrong)."""
+        return self._plan_change(lambda: self.coaching.plan.reorder(order))
+
+    def plan_set_done(self, exercise: str, by_hand: bool = False) -> dict:
+        """A set of ``exercise`` done; ``by_hand``: logged in the history by hand,
+        so it takes a set number of the session too."""
+        def change() -> bool:
+            moved = self.coaching.plan.set_done(exercise)
+            if by_hand:
+                self.pipeline.set_logged_by_hand()
+            return moved
+        return self._plan_change(change)
+
+    def follow_plan(self) -> None:
+        """Tag the next sets with the plan's current step (if the dowel tracks it)."""
+        with self._lock:
+            exercise = self.coaching.tracked_exercise()
+        if exercise is not None:
+            self._follow_plan(exercise)
+
+    def _plan_change(self, change) -> dict:
+        """Apply ``change`` (returns whether the current step changed); the next
+        sets follow a new current step; the stream hears of it."""
+        with self._lock:
+            before = self.coaching.plan.current
+            change()
+            moved = self.coaching.plan.current is not before
+            plan = self.coaching.status()
+        self.publisher.event({"type": "plan", "t": self.clock.now(), "plan": plan})
+        if moved:
+            self.follow_plan()
+        return plan
+
+    def _follow_plan(self, exercise: str) -> None:
+        """Tag the next sets with the plan's exercise.  Kept in memory only: the
+        polling thread never writes files, and the plan starts afresh each day."""
+        with self._lock:
+            if self._settings.exercise == exercise:
+                return
+            new = dataclasses.replace(self._settings, exercise=exercise)
+            self._settings = new
+            self.pipeline.update_settings(new)
+        self.publisher.event({"type": "settings", "t": self.clock.now(), "settings": new.to_dict()})
