@@ -40,8 +40,10 @@ USER = GROUP = "dowel"
 #: The service user's groups: i2c for the ADS1115, gpio for LED, buzzer, button.
 GROUPS = ("i2c", "gpio")
 #: Debian packages: the venv, the GPIO library gpiozero uses on Bookworm and numpy
-#: prebuilt (the venv sees them: --system-site-packages), i2cdetect, mDNS.
-APT_PACKAGES = ("python3-venv", "python3-lgpio", "python3-numpy", "i2c-tools", "avahi-daemon")
+#: prebuilt (the venv sees them: --system-site-packages), i2cdetect, mDNS, and a
+#: compiler with Python's headers: Blinka's sysv_ipc has no wheel for 64-bit ARM.
+APT_PACKAGES = ("python3-venv", "python3-lgpio", "python3-numpy", "i2c-tools", "avahi-daemon",
+                "python3-dev", "gcc")
 #: Bookworm keeps config.txt in /boot/firmware; older images in /boot.
 BOOT_CONFIGS = ("/boot/firmware/config.txt", "/boot/config.txt")
 I2C_BAUDRATE = 400_000
