@@ -97,10 +97,18 @@ def build_core(args, settings, settings_store, max_frames=None):
     if args.mock or getattr(args, "trace", None):
         from device.hw.mock.factory import build_mock_core
 
+        from device.hw.mock.faults import FaultSpecError, parse_spec
+
         source, name = _mock_source(args)
+        try:
+            faults = parse_spec(getattr(args, "inject", None), seed=args.seed)
+        except FaultSpecError as exc:
+            raise SystemExit(error(str(exc)))
         return build_mock_core(source, speed=args.speed, settings=settings,
                                settings_store=settings_store, rate_hz=args.rate,
-                               max_frames=max_frames, source_name=name)
+                               max_frames=max_frames, source_name=name, faults=faults)
+    if getattr(args, "inject", None):
+        raise SystemExit(error("--inject only applies to mock mode (--mock)"))
     if args.speed != 1.0:
         raise SystemExit(error("--speed only applies to mock mode (--mock)"))
     return _build_pi_core(args, settings, settings_store, max_frames)
@@ -128,7 +136,8 @@ def _build_pi_core(args, settings, settings_store, max_frames):
         if "bus" not in bus_holder:
             bus_holder["bus"] = open_pi_bus()
         return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
-                        address=address, ready=(lambda: rdy.is_active) if rdy is not None else None)
+                        address=address, ready=(lambda: rdy.is_active) if rdy is not None else None,
+                        tilt_every=constants.TILT_EVERY_FRAMES)
 
     alerts = Alerts(None, led_pin=pin("led"), buzzer_pin=pin("buzzer"), button_pin=pin("button"),
                     buzzer_enabled=settings.buzzer)
@@ -172,5 +181,9 @@ def add_core_flags(p: argparse.ArgumentParser) -> None:
                    help="settings, device token and history live here (default: "
                         "$DOWEL_DATA_DIR, /var/lib/smart-dowel on the Pi, else ~/.local/share/smart-dowel)")
     g.add_argument("--no-buzzer", action="store_true", help="LED only, buzzer silent")
+    g.add_argument("--inject", action="append", metavar="FAULT",
+                   help="mock mode: inject a fault, repeatable: i2c-errors=RATE (EIO/NACK), "
+                        "timeouts=RATE, gone=AT:SECONDS (ADC gone, then back), open=POINT (0 V), "
+                        "short=POINT (3.3 V)")
     g.add_argument("--no-rdy", action="store_true",
                    help="the ADS1115's ALERT/RDY is not wired to GPIO23: poll the chip over I2C")

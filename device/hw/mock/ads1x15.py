@@ -21,6 +21,7 @@ import threading
 from typing import Dict, Optional
 
 from device.hw import constants, registers
+from device.hw.mock import faults
 from device.hw.registers import (
     COMP_LAT, COMP_MODE_WINDOW, COMP_POL_ACTIVE_HIGH, COMP_QUE_DISABLE, COMP_QUE_MASK, DR_MASK,
     DR_SHIFT, MODE_SINGLE, MUX_INPUTS, MUX_MASK, MUX_SHIFT, OS, PGA_FULL_SCALE_V, PGA_MASK, PGA_SHIFT,
@@ -76,6 +77,7 @@ class EmulatedADS1x15:
         # the error is drawn once per chip, not per conversion.
         self.osc_factor = 1.0 + random.Random(seed).uniform(-osc_tolerance, osc_tolerance)
         self._conversions = 0       # completed conversions since power-on
+        self._stuck: Dict[int, float] = {}      # injected faults: input -> volts
         self.bus = None             # the EmulatedI2C it hangs on, which knows the wire time
         self.reset()
 
@@ -128,8 +130,21 @@ class EmulatedADS1x15:
             end += skipped * period
         self._conv_start, self._conv_end, self._conv_cfg = end, end + period, cfg
 
+    def stick(self, channel: int, volts: Optional[float]) -> None:
+        """Input AIN``channel`` reads ``volts`` whatever the source says (a broken
+        lead reads 0 V, a short 3.3 V); None frees it again."""
+        if volts is None:
+            self._stuck.pop(channel, None)
+        else:
+            self._stuck[channel] = float(volts)
+
     def _finish(self, start: float, end: float, cfg: int, count: int = 1) -> None:
-        code = self._convert(cfg, self.source.voltages(0.5 * (start + end)))
+        volts = self.source.voltages(0.5 * (start + end))
+        if self._stuck:
+            volts = list(volts)
+            for channel, v in self._stuck.items():
+                volts[channel] = v
+        code = self._convert(cfg, volts)
         if self.bits == 12:
             code <<= 4                  # 12-bit result, left-justified
         self._conversion = code & 0xFFFF
@@ -324,6 +339,14 @@ class EmulatedI2C:
         self._owed_s = 0.0
         self._fail_next = 0
         self._unplugged = False
+        self._error_rate = 0.0
+        self._timeout_rate = 0.0
+        self._error_rng = faults.make_rng(0)
+        self._timeout_rng = faults.make_rng(1)
+        self._gone: list = []               # (start, end) windows of the chip's clock
+        self._was_gone = False
+        #: Injected failures by kind, for tests and the fault bench.
+        self.injected = {"error": 0, "timeout": 0, "gone": 0}
         self._lock = threading.Lock()
         self._deinited = False
         for chip in self.devices.values():
@@ -333,6 +356,31 @@ class EmulatedI2C:
     def fail_next(self, n: int = 1) -> None:
         """The next ``n`` transactions fail with ``OSError(121)`` (a glitch on the wire)."""
         self._fail_next += int(n)
+
+    def inject_errors(self, rate: float, seed: int = 0) -> None:
+        """That fraction of transactions fails with EIO or a NACK (seeded)."""
+        self._error_rate = float(rate)
+        self._error_rng = faults.make_rng(seed)
+
+    def inject_timeouts(self, rate: float, seed: int = 1) -> None:
+        """That fraction of transactions hangs :data:`~device.hw.mock.faults.TIMEOUT_S`
+        and fails with ETIMEDOUT (seeded)."""
+        self._timeout_rate = float(rate)
+        self._timeout_rng = faults.make_rng(seed)
+
+    def gone_for(self, start_s: float, duration_s: float) -> None:
+        """The chip stops answering at ``start_s`` (clock time) for ``duration_s``,
+        then answers again with its power-on registers."""
+        self._gone.append((float(start_s), float(start_s) + float(duration_s)))
+
+    def _gone_now(self) -> bool:
+        now = self.now()
+        gone = any(a <= now < b for a, b in self._gone)
+        if self._was_gone and not gone:
+            for chip in self.devices.values():
+                chip.reset()                # powered up again
+        self._was_gone = gone
+        return gone
 
     def unplug(self) -> None:
         """The breakout is pulled off: every transaction NACKs until :meth:`plug`."""
@@ -461,8 +509,20 @@ class EmulatedI2C:
         if self._deinited:
             raise ValueError("I2C bus has been deinitialised")
         wire = self.wire_s(n_bytes, n_bytes_2, repeated)
-        chip = None if self._unplugged else self.devices.get(address)
+        gone = bool(self._gone) and self._gone_now()
+        chip = None if self._unplugged or gone else self.devices.get(address)
         failing = chip is None or self._fail_next > 0
+        injected = None
+        if gone:
+            self.injected["gone"] += 1
+        elif not failing and self._timeout_rate and self._timeout_rng.random() < self._timeout_rate:
+            injected = faults.timeout_error()
+            self.injected["timeout"] += 1
+            wire += faults.TIMEOUT_S        # the adapter waits, then gives up
+        elif not failing and self._error_rate and self._error_rng.random() < self._error_rate:
+            injected = faults.error_for(self._error_rng)
+            self.injected["error"] += 1
+            wire = 11 / self.bus_hz
         if failing:
             wire = 11 / self.bus_hz
             self._fail_next = max(self._fail_next - 1, 0)
@@ -470,9 +530,9 @@ class EmulatedI2C:
         t_stop = self._spend(before + wire + (self.transaction_overhead_s - before)) - \
             (self.transaction_overhead_s - before)
         self.transactions += 1
-        if failing:
+        if failing or injected is not None:
             self.errors += 1
-            raise remote_io_error()
+            raise injected or remote_io_error()
         return chip, t_stop
 
     def _spend(self, cost_s: float) -> float:

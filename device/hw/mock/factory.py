@@ -16,6 +16,7 @@ from device.hw import constants
 from device.hw.adc import DowelAdc
 from device.hw.alerts import Alerts
 from device.hw.mock.ads1x15 import EmulatedADS1x15, EmulatedI2C
+from device.hw.mock.faults import FaultPlan
 from device.hw.mock.timing import DEFAULT_PROFILE, TimingProfile
 from device.runtime.clock import RealClock, ScaledClock
 from device.runtime.core import DowelCore
@@ -66,7 +67,8 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
                     seed: int = 0, rate_hz: Optional[float] = None,
                     max_frames: Optional[int] = None, source_name: Optional[str] = None,
                     clock=None, profile: Optional[TimingProfile] = DEFAULT_PROFILE,
-                    tilt_every: int = constants.TILT_EVERY_FRAMES, osc_tolerance: float = 0.1):
+                    tilt_every: int = constants.TILT_EVERY_FRAMES, osc_tolerance: float = 0.1,
+                    faults: Optional[FaultPlan] = None):
     """The mock-mode stack: emulated ADS1x15 fed by ``source`` (default: a
     simulated athlete), the real Adafruit driver over the emulated I2C bus,
     gpiozero ``MockFactory`` pins, and a :class:`DowelCore` on top (not started).
@@ -75,7 +77,9 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
     the Pi Zero 2 W, so a laptop shows what the smallest Pi would do; None for
     none).  The chip's oscillator is off by up to ``osc_tolerance`` (drawn
     from ``seed``), as a real part's is.  ``clock`` (default real time, sped
-    up by ``speed``) may be a virtual one.
+    up by ``speed``) may be a virtual one.  ``faults``
+    (:class:`~device.hw.mock.faults.FaultPlan`) are injected into the emulated
+    bus and chip (``dowel run --mock --inject``).
 
     Returns the core; the emulated bus and chip are ``core.mock_bus`` and
     ``core.mock_chip`` (tests use them to inject I2C faults).
@@ -99,6 +103,8 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
             adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
                                            gain=s.gain, profile=profile, tilt_every=tilt_every,
                                            osc_tolerance=osc_tolerance, seed=seed)
+            if faults is not None:
+                faults.apply(bus, chip)
             holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)
             core_ref = holder.get("core")
             if core_ref is not None:
