@@ -36,6 +36,7 @@ CONFIG = f"{CONFIG_DIR}/config.toml"
 UNIT = "/etc/systemd/system/smart-dowel.service"
 AVAHI = "/etc/avahi/services/smart-dowel.service"
 LOG = "/var/log/smart-dowel/install.log"
+COMMAND_LINK = "/usr/local/bin/dowel"
 USER = GROUP = "dowel"
 #: The service user's groups: i2c for the ADS1115, gpio for LED, buzzer, button.
 GROUPS = ("i2c", "gpio")
@@ -141,6 +142,13 @@ class Installer:
         shutil.copytree(SRC / "hardware", docs / "hardware")
         shutil.copy2(SRC / "README.md", docs / "README.md")
         self.own(f"{PREFIX}/doc", "root:root", 0o755)
+        # `dowel` on everyone's PATH (e.g. `sudo -u dowel dowel selftest`).
+        link = self.path(COMMAND_LINK)
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(f"{VENV}/bin/dowel")
+        self.record(f"link {COMMAND_LINK} -> {VENV}/bin/dowel")
 
     def data_dir(self) -> None:
         """Settings, token and history: made if missing, never emptied."""
@@ -169,7 +177,14 @@ class Installer:
             self.record("no config.txt found: I2C left alone")
             return
         before = self.path(boot).read_text()
-        self.run("raspi-config", "nonint", "do_i2c", "0")
+        if self.staged or shutil.which("raspi-config"):
+            self.run("raspi-config", "nonint", "do_i2c", "0")
+        else:
+            # Not Raspberry Pi OS (no raspi-config): what do_i2c does, by hand.
+            print("  no raspi-config: turning I2C on in config.txt and loading i2c-dev at boot")
+            if not re.search(r"^\s*dtparam=.*\bi2c_arm=on", before, re.M):
+                self.path(boot).write_text(before.rstrip("\n") + "\ndtparam=i2c_arm=on\n")
+            self.write("/etc/modules-load.d/smart-dowel-i2c.conf", "i2c-dev\n")
         text = self.path(boot).read_text()
         new = set_i2c_baudrate(text, I2C_BAUDRATE)
         if new != text:
@@ -216,8 +231,8 @@ class Installer:
     # -- uninstall -----------------------------------------------------------
     def uninstall(self, purge: bool) -> None:
         self.run("systemctl", "disable", "--now", "smart-dowel.service", check=False)
-        for target in (UNIT, AVAHI):
-            if self.path(target).exists():
+        for target in (UNIT, AVAHI, COMMAND_LINK):
+            if self.path(target).exists() or self.path(target).is_symlink():
                 self.path(target).unlink()
                 self.record(f"removed {target}")
         self.run("systemctl", "daemon-reload")

@@ -1,6 +1,7 @@
 """The installer staged with ``make install ROOT=DIR``: files, modes, recorded owners
 and commands, the unit, and what a second run (an upgrade) keeps."""
 import importlib.util
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -15,6 +16,25 @@ install = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(install)
 
 PI_CONFIG_TXT = "# Raspberry Pi OS\n[all]\ndtparam=audio=on\ndtparam=i2c_arm=on\n"
+
+
+#: System commands the installer runs on a Pi; staged, none of them may run.
+SYSTEM_COMMANDS = ("apt-get", "useradd", "usermod", "groupadd", "userdel", "chown", "raspi-config",
+                   "systemctl", "pip", "sh")
+
+
+@pytest.fixture(autouse=True)
+def trap_system_commands(tmp_path_factory, monkeypatch):
+    """Put stand-ins for the system commands first on PATH: each notes that it ran."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    ran = bin_dir / "ran.log"
+    for name in SYSTEM_COMMANDS:
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{ran}"\n')
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    yield
+    assert not ran.exists(), f"a staged install ran system commands: {ran.read_text()}"
 
 
 def make(*args):
@@ -55,6 +75,7 @@ def test_a_staged_install_writes_every_file_with_its_mode(root):
     assert "<port>8080</port>" in avahi
     assert (root / "opt/smart-dowel/doc/README.md").exists()
     assert (root / "opt/smart-dowel/doc/hardware/wiring.svg").exists()
+    assert os.readlink(root / "usr/local/bin/dowel") == "/opt/smart-dowel/venv/bin/dowel"
     boot = (root / "boot/firmware/config.txt").read_text()
     assert boot == PI_CONFIG_TXT + "dtparam=i2c_arm_baudrate=400000\n"
     assert "Reboot needed" in out
@@ -107,6 +128,7 @@ def test_uninstall_keeps_the_data_unless_purged(root):
     assert not (root / "opt/smart-dowel").exists()
     assert not (root / "etc/systemd/system/smart-dowel.service").exists()
     assert not (root / "etc/avahi/services/smart-dowel.service").exists()
+    assert not (root / "usr/local/bin/dowel").is_symlink()
     assert (root / "var/lib/smart-dowel/history.db").read_text() == "rows"
     assert (root / "etc/smart-dowel/config.toml").exists()
     make("uninstall", f"ROOT={root}", "PURGE=1")
