@@ -26,3 +26,11 @@ def test_device_id_is_made_once_and_kept(tmp_path):
     assert load_or_create_device_id(tmp_path) == first
     (tmp_path / "device_id").write_text("not/a topic\n")     # hand-edited into something unusable
     assert load_or_create_device_id(tmp_path) != "not/a topic"
+
+
+def test_coach_needs_a_usable_broker_url(capsys):
+    assert main(["coach", "--mqtt", "http://broker", "--port", "0"]) == 2
+    assert "--mqtt: broker URL" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["coach"])
+    assert exc.value.code == 2

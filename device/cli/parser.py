@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from device import __version__
-from device.cli import bench, calibrate, config, history, record, replay, run, simulate, token
+from device.cli import bench, calibrate, coach, config, history, record, replay, run, simulate, token
 
 COMMANDS = (
     run,
@@ -21,6 +21,7 @@ COMMANDS = (
     bench,
     history,     # history and export
     config,
+    coach,
     token,
 )
 

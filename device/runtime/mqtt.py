@@ -34,6 +34,7 @@ from typing import Callable, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from device import __version__
+from device.analysis import vocabulary
 from device.hw import constants
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ STATUS_HZ = 4.0
 EVENT_TYPES = ("contact_lost", "contact_restored", "rep_completed", "set_started",
                "set_completed", "fault", "sensor_fault")
 #: Reps in a set of the program (two sets of ten); a plan in the status overrides it.
-DEFAULT_REP_TARGET = 10
+DEFAULT_REP_TARGET = vocabulary.WARMUP_REPS
 #: Seconds between link-state reports to the core (published, dropped counters).
 LINK_REPORT_S = 1.0
 BASE_TOPIC = "smart-dowel"
@@ -268,6 +269,13 @@ def _athlete_name(value) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
+def _exercise_title(exercise_id: Optional[str]) -> Optional[str]:
+    try:
+        return vocabulary.exercise(exercise_id).title if exercise_id else None
+    except (KeyError, ValueError):
+        return None
+
+
 def status_payload(status: dict, device_id: str, *, name: str, extra: dict) -> dict:
     """The retained ``status`` message from a core status snapshot.  ``extra`` holds
     what the publisher keeps itself: sets_today, last_depth_deg, last_set_clean_pct,
@@ -293,7 +301,7 @@ def status_payload(status: dict, device_id: str, *, name: str, extra: dict) -> d
         "alert": bool(status.get("alert")), "lost_points": list(status.get("lost_points", [])),
         "fault": fault, "problem": fault is not None,
         "athlete": athlete, "exercise": status.get("exercise"),
-        "exercise_title": plan.get("title"),
+        "exercise_title": plan.get("title") or _exercise_title(status.get("exercise")),
         "sets_today": extra.get("sets_today", 0),
         "last_depth_deg": extra.get("last_depth_deg"),
         "last_set_clean_pct": clean_pct,

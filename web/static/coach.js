@@ -1,0 +1,154 @@
+/* The coach's room: one tile per dowel on the broker, kept live over one
+ * EventSource on /api/stream (a "room" snapshot, then "dowel", "loss",
+ * "restored" and "broker" events).  It keeps no history: a tile opens that
+ * dowel's own dashboard. */
+(function () {
+  "use strict";
+  const POINTS = ["head", "upper_back", "sacrum"];
+  const LABELS = { head: "head", upper_back: "upper back", sacrum: "sacrum" };
+  const SILENT_RECONNECT_MS = 30000;   // the server sends a heartbeat every 10 s
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const dowels = new Map();             // id -> tile state from the server
+  const tiles = new Map();              // id -> element
+  let source = null;
+  let lastMessageAt = 0;
+
+  function setConnection(st, text) {
+    const c = $("#connection");
+    c.dataset.state = st;
+    c.textContent = text;
+  }
+
+  // Columns and rows that make the tiles as large as the screen allows.
+  function layout() {
+    const grid = $("#grid");
+    const n = Math.max(1, tiles.size);
+    const w = grid.clientWidth || window.innerWidth, h = grid.clientHeight || window.innerHeight;
+    const want = 1.35;                  // a tile reads best a bit wider than tall
+    let best = { cols: 1, rows: n, score: 0 };
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const tw = w / cols, th = h / rows;
+      const score = Math.min(tw, th * want);
+      if (score > best.score) best = { cols, rows, score };
+    }
+    grid.style.setProperty("--cols", best.cols);
+    grid.style.setProperty("--rows", best.rows);
+  }
+
+  function tileFor(id) {
+    let el = tiles.get(id);
+    if (el) return el;
+    el = $("#tile-template").content.firstElementChild.cloneNode(true);
+    el.dataset.id = id;
+    tiles.set(id, el);
+    const grid = $("#grid");
+    // Sorted by name, so a dowel keeps its place on the screen.
+    const name = (d) => String((d && d.name) || "").toLowerCase();
+    const mine = dowels.get(id);
+    const after = [...grid.children].find((other) => {
+      const o = dowels.get(other.dataset.id);
+      return name(o) > name(mine) || (name(o) === name(mine) && other.dataset.id > id);
+    });
+    grid.insertBefore(el, after || null);
+    $("#empty").hidden = true;
+    layout();
+    return el;
+  }
+
+  function draw(d) {
+    const el = tileFor(d.id);
+    const lost = new Set(d.lost_points || []);
+    el.dataset.online = d.online ? "true" : "false";
+    el.dataset.alert = d.online && (lost.size || d.alert) ? "on" : "off";
+    el.dataset.problem = d.problem ? "on" : "off";
+    el.dataset.inSet = d.in_set ? "true" : "false";
+    if (d.dashboard_url) el.href = d.dashboard_url; else el.removeAttribute("href");
+    $(".tile-name", el).textContent = d.name || d.id;
+    $(".tile-state", el).textContent = !d.online ? "offline" : d.problem ? "problem" :
+      d.in_set ? (d.set_number ? "set " + d.set_number : "in a set") : "idle";
+    $(".tile-athlete", el).textContent = d.athlete || "–";
+    $(".tile-exercise", el).textContent = d.exercise_title || (d.exercise || "").replace(/_/g, " ");
+    for (const p of POINTS) {
+      const dot = $('.dot[data-point="' + p + '"]', el);
+      const point = (d.points && d.points[p]) || {};
+      dot.dataset.state = lost.has(p) ? "lost" : point.contact ? "on" : "off";
+    }
+    const target = d.rep_target || 10;
+    $(".tile-rep", el).textContent = d.in_set ? "Rep " + (d.rep || 0) + " of " + target : "–";
+    const pct = d.last_set_clean_pct;
+    $(".tile-last", el).textContent = pct === null || pct === undefined ? "no set yet" :
+      "last set " + Math.round(pct) + "% clean";
+    $(".tile-alert", el).textContent = lost.size ? [...lost].map((p) => LABELS[p] || p).join(" + ") + " lost" :
+      (d.problem ? d.fault || "" : "");
+    el.title = (d.name || d.id) + (d.dashboard_url ? " — open its dashboard" : "");
+  }
+
+  function summary() {
+    let online = 0, inSet = 0;
+    for (const d of dowels.values()) { if (d.online) online++; if (d.online && d.in_set) inSet++; }
+    $("#summary").textContent = dowels.size ? online + " of " + dowels.size + " online, " + inSet + " in a set" : "";
+  }
+
+  function put(d) {
+    dowels.set(d.id, d);
+    draw(d);
+    summary();
+  }
+
+  function onBroker(b) {
+    if (!b.connected) setConnection("offline", "Broker offline");
+    else if ($("#connection").dataset.state !== "live") setConnection("live", "Live");
+  }
+
+  function connect() {
+    if (source) source.close();
+    const es = new EventSource("/api/stream");
+    source = es;
+    es.onopen = () => setConnection("live", "Live");
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        setConnection("offline", "Offline");
+        setTimeout(() => { if (source === es) connect(); }, 3000);
+      } else {
+        setConnection("connecting", "Reconnecting…");
+      }
+    };
+    const on = (type, fn) => es.addEventListener(type, (msg) => {
+      lastMessageAt = Date.now();
+      let data;
+      try { data = JSON.parse(msg.data); } catch (e) { return; }
+      fn(data);
+    });
+    on("room", (r) => {
+      for (const d of r.dowels) put(d);
+      onBroker(r.broker);
+    });
+    on("dowel", (e) => put(e.dowel));
+    on("loss", (e) => {
+      const d = dowels.get(e.id) || { id: e.id, online: true };
+      d.lost_points = [...new Set([...(d.lost_points || []), e.point])];
+      d.alert = true;
+      put(d);
+      const el = tiles.get(e.id);
+      if (el) el.dataset.lossAt = String(Date.now());   // when the tile turned red (bench, tests)
+    });
+    on("restored", (e) => {
+      const d = dowels.get(e.id);
+      if (!d) return;
+      d.lost_points = (d.lost_points || []).filter((p) => p !== e.point);
+      d.alert = d.lost_points.length > 0;
+      put(d);
+    });
+    on("broker", onBroker);
+  }
+
+  window.addEventListener("resize", layout);
+  setInterval(() => {
+    if (lastMessageAt && Date.now() - lastMessageAt > SILENT_RECONNECT_MS) {
+      lastMessageAt = Date.now();
+      connect();
+    }
+  }, 1000);
+  connect();
+})();
