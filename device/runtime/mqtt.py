@@ -393,8 +393,9 @@ class MqttPublisher:
         self._report()
         return self
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Say ``offline`` (retained) and disconnect; a clean stop is not a Last Will."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Send what is queued, say ``offline`` (retained) and disconnect; a clean
+        stop is not a Last Will.  ``timeout`` bounds each of the two waits."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -404,7 +405,9 @@ class MqttPublisher:
         try:
             if self.connected:
                 info = self._client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
-                info.wait_for_publish(timeout=min(timeout, 2.0))
+                # Messages go out in order: once "offline" is acknowledged, so is
+                # every event queued before it.
+                info.wait_for_publish(timeout=timeout)
             self._client.disconnect()
         except (RuntimeError, ValueError, OSError) as exc:   # the broker went away meanwhile
             log.debug("MQTT goodbye not sent: %s", exc)
