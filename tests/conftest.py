@@ -35,6 +35,19 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
     }
 
 
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; returns
+    whether it came true.  The one way tests wait on another thread's progress:
+    the timeout is a safety net on a loaded machine, never a measurement."""
+    end = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(interval)
+
+
 class FakeCore(Core):
     """The core's public contract, driven by the test: ``publish`` events, set
     ``holding`` to say whether the athlete holds the dowel on for calibration."""

