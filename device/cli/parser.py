@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 
 from device import __version__
-from device.cli import bench, calibrate, coach, config, history, record, replay, run, simulate, token
+from device.cli import (bench, calibrate, coach, config, history, record, replay, run, selftest,
+                        simulate, token)
 
 COMMANDS = (
     run,
@@ -19,6 +20,7 @@ COMMANDS = (
     calibrate,
     simulate,
     bench,
+    selftest,
     history,     # history and export
     config,
     coach,
