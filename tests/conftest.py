@@ -59,6 +59,7 @@ class FakeCore(Core):
         self.holding = True
         self.history_problem = None
         self.calibrate_calls = []
+        self.lead_in_calls = []
 
     def get_status(self) -> dict:
         status = copy.deepcopy(self.status)
@@ -87,8 +88,9 @@ class FakeCore(Core):
     def set_exercise(self, name: str) -> Settings:
         return self.update_settings({"exercise": name})
 
-    def calibrate(self, duration_s: float = 3.0):
+    def calibrate(self, duration_s: float = 3.0, lead_in_s: float = 0.0):
         self.calibrate_calls.append(duration_s)
+        self.lead_in_calls.append(lead_in_s)
         v = 2.4 if self.holding else 0.0
         frames = [Frame(i / 100, v, v * 0.9, v * 1.05, 1.66) for i in range(int(duration_s * 100))]
         calibration = calibrate_from_frames(frames, self._settings.sensitivity)

@@ -76,16 +76,15 @@ def test_calibration_takes_the_time_it_is_given():
 def test_the_hold_retries_once_by_itself_then_says_why():
     from device.analysis.calibration import CalibrationHold
 
-    moving = hold(wobble_v=0.1)
-    good = [f._replace(t=f.t + 2.0) for f in hold()]
-    h = CalibrationHold(hold_s=1.0)
-    results = [h.feed(f) for f in moving[:201] + good[:201]]
-    assert h.attempt == 2 and "moved" in h.retrying
-    assert results[-1] is not None and results[-1].points["head"].rest_v > 1.0
-    assert all(r is None for r in results[:-1])
+    h = CalibrationHold()
+    assert h.judge(hold(wobble_v=0.1)) is None
+    assert h.attempt == 1 and "moved" in h.retrying
+    cal = h.judge(hold(), taken_at=5.0)
+    assert cal.points["head"].rest_v > 1.0 and cal.taken_at == 5.0
 
-    h = CalibrationHold(hold_s=1.0)
+    h = CalibrationHold()
+    no_sacrum = [f._replace(sacrum=0.0) for f in hold()]
+    assert h.judge(no_sacrum) is None
     with pytest.raises(CalibrationError, match="sacrum pad reads nothing"):
-        for f in [x._replace(sacrum=0.0, t=x.t + k * 2.0) for k in range(3) for x in hold(201)]:
-            h.feed(f)
+        h.judge(no_sacrum)
     assert h.attempt == 2

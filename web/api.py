@@ -23,6 +23,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 #: Allowed length of the calibration hold (seconds).
 CALIBRATE_RANGE_S = (1.0, 10.0)
+#: Allowed countdown before it (seconds).
+LEAD_IN_RANGE_S = (0.0, 10.0)
 
 
 class StreamCounter:
@@ -183,28 +185,31 @@ def options():
 
 @bp.post("/calibrate")
 def calibrate():
-    """Record the resting hold (blocks for its length); 409 when it cannot be used."""
+    """Wait the lead-in, record the resting hold, once more if it was bad (blocks
+    that long); 409 with what to do when it cannot be used."""
     body = json_body(required=False)
     duration_s = float(current_app.config["CALIBRATE_S"])
+    lead_in_s = float(current_app.config["CALIBRATE_LEAD_IN_S"])
     if body is not None:
         if not isinstance(body, dict):
             raise ApiError(400, "expected a JSON object", "calibrate")
-        unknown = set(body) - {"duration_s"}
+        unknown = set(body) - {"duration_s", "lead_in_s"}
         if unknown:
             raise ApiError(400, "unknown field", sorted(unknown)[0])
-        if "duration_s" in body:
-            value = body["duration_s"]
-            lo, hi = CALIBRATE_RANGE_S
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-                raise ApiError(400, f"must be a number of seconds between {lo:g} and {hi:g}", "duration_s")
-            duration_s = float(value)
+        for field, (lo, hi) in (("duration_s", CALIBRATE_RANGE_S), ("lead_in_s", LEAD_IN_RANGE_S)):
+            if field in body:
+                value = body[field]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                    raise ApiError(400, f"must be a number of seconds between {lo:g} and {hi:g}", field)
+        duration_s = float(body.get("duration_s", duration_s))
+        lead_in_s = float(body.get("lead_in_s", lead_in_s))
     calibrating = current_app.extensions["dowel_calibrating"]
     if not calibrating.acquire(blocking=False):
         raise ApiError(409, "a calibration is already running")
     try:
         started = time.monotonic()
         try:
-            calibration = _core().calibrate(duration_s)
+            calibration = _core().calibrate(duration_s, lead_in_s=lead_in_s)
         except CalibrationError as exc:
             raise ApiError(409, str(exc)) from None
         except SettingsError as exc:

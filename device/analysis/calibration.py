@@ -9,8 +9,8 @@ from chattering.
 A person standing still still sways by a degree or two and breathes; the hold
 is judged on the spread of the tilt in degrees with single-frame glitches taken
 out, so that is accepted while a hinge or a dowel swinging in the hands is not.
-:class:`CalibrationHold` collects the hold from a stream of frames and tries a
-second time by itself before giving up with words that say what to do.
+:class:`CalibrationHold` judges the holds of one calibration: a bad first hold
+is tried again by itself before it gives up with words that say what to do.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ ON_FRACTION = 0.6
 MAX_SWAY_DEG = 8.0
 #: Fewer frames than this are not a hold (about 1 s at the slowest frame rate).
 MIN_FRAMES = 10
-#: Tries :class:`CalibrationHold` makes before it gives up.
+#: Holds :class:`CalibrationHold` judges before it gives up.
 ATTEMPTS = 2
 
 
@@ -125,36 +125,27 @@ def calibrate_from_frames(frames: Sequence[Frame], sensitivity: float = 0.5,
 
 
 class CalibrationHold:
-    """Collects the resting hold from a stream of frames, retrying once by itself.
+    """Judges the holds of one calibration, allowing a second try.
 
-    ``feed(frame)`` returns ``None`` while the hold is under way and the
-    :class:`Calibration` when a hold of ``hold_s`` (frame time) was good.  A bad
-    hold starts over with the next frame (``retrying`` says why, for the
-    athlete); after ``attempts`` bad holds ``feed`` raises
-    :class:`CalibrationError` with the last one's words.
+    ``judge(frames)`` returns the :class:`Calibration` of a good hold, or
+    ``None`` when the hold was bad but another try is left (``retrying`` says
+    why, for the athlete); after ``attempts`` bad holds it raises
+    :class:`CalibrationError` with the last one's words.  Recording the frames
+    is the caller's job (it has the clock).
     """
 
-    def __init__(self, hold_s: float, sensitivity: float = 0.5, taken_at: float = 0.0,
-                 attempts: int = ATTEMPTS):
-        self.hold_s = hold_s
+    def __init__(self, sensitivity: float = 0.5, attempts: int = ATTEMPTS):
         self.sensitivity = sensitivity
-        self.taken_at = taken_at
         self.attempts = attempts
-        self.attempt = 1
+        self.attempt = 0
         self.retrying: Optional[str] = None     # why the last attempt failed, while retrying
-        self._frames: list = []
 
-    def feed(self, frame: Frame) -> Optional[Calibration]:
-        frames = self._frames
-        frames.append(frame)
-        if frame.t - frames[0].t < self.hold_s:
-            return None
-        self._frames = []
+    def judge(self, frames: Sequence[Frame], taken_at: float = 0.0) -> Optional[Calibration]:
+        self.attempt += 1
         try:
-            return calibrate_from_frames(frames, self.sensitivity, taken_at=self.taken_at)
+            return calibrate_from_frames(frames, self.sensitivity, taken_at=taken_at)
         except CalibrationError as exc:
             if self.attempt >= self.attempts:
                 raise
-            self.attempt += 1
             self.retrying = str(exc)
             return None

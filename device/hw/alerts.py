@@ -61,6 +61,12 @@ class Alerts:
         if self.button is not None:
             self.button.when_pressed = callback
 
+    def when_button_held(self, callback: Callable[[], None], hold_s: float = 2.0) -> None:
+        """``callback`` once the button has been held down ``hold_s`` seconds."""
+        if self.button is not None:
+            self.button.hold_time = hold_s
+            self.button.when_held = callback
+
     def update(self, loss: bool, fault: bool = False) -> bool:
         """Drive the outputs; returns True if the loss alert switched on or off."""
         changed = loss != self.loss

@@ -131,7 +131,8 @@ class Core(Protocol):
     def set_exercise(self, name: str) -> Settings:
         """Tag the next sets with exercise ``name`` (SettingsError if unknown)."""
 
-    def calibrate(self, duration_s: float = 3.0) -> Calibration:
-        """Record ``duration_s`` of the resting hold (blocks that long) and keep its
-        thresholds.  Raises :class:`device.analysis.calibration.CalibrationError`
-        with a message for the athlete when the hold cannot be used."""
+    def calibrate(self, duration_s: float = 3.0, lead_in_s: float = 0.0) -> Calibration:
+        """Wait ``lead_in_s``, record ``duration_s`` of the resting hold (once more
+        if it was bad; blocks that long) and keep its thresholds.  Raises
+        :class:`device.analysis.calibration.CalibrationError` with a message for
+        the athlete when the hold cannot be used."""

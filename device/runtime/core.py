@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Callable, Optional
 
-from device.analysis.calibration import Calibration, CalibrationError, calibrate_from_frames
+from device.analysis.calibration import Calibration, CalibrationError, CalibrationHold
 from device.analysis.frames import Frame
 from device.analysis.pipeline import Pipeline
 from device.analysis.settings import Settings
@@ -40,6 +40,11 @@ from device.runtime.settings_store import SettingsStore
 log = logging.getLogger(__name__)
 
 __all__ = ["DowelCore", "CalibrationError", "FAULT_AFTER_S", "STATUS_HZ"]
+
+#: Holding the button this long calibrates: after the lead-in, the hold.
+BUTTON_HOLD_S = 2.0
+BUTTON_LEAD_IN_S = 3.0
+BUTTON_CALIBRATION_S = 3.0
 
 
 class DowelCore:
@@ -86,6 +91,8 @@ class DowelCore:
         self._links: dict = {}                # e.g. "mqtt": the publisher's link state
 
         alerts.when_button_pressed(self._button_pressed)
+        alerts.when_button_held(self._button_held, BUTTON_HOLD_S)
+        self._calibrating = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "DowelCore":
@@ -301,19 +308,49 @@ class DowelCore:
     def set_exercise(self, name: str) -> Settings:
         return self.update_settings({"exercise": name})
 
-    def calibrate(self, duration_s: float = 3.0, timeout_s: Optional[float] = None) -> Calibration:
-        """Record ``duration_s`` of the resting hold and store the thresholds.
+    def calibrate(self, duration_s: float = 3.0, timeout_s: Optional[float] = None,
+                  lead_in_s: float = 0.0) -> Calibration:
+        """Wait ``lead_in_s`` (both hands on the dowel), record ``duration_s`` of
+        the resting hold and store the thresholds; a bad hold is recorded again
+        once by itself.
 
-        Blocks while it records (in real seconds: the clock's speed applies).
-        Raises :class:`CalibrationError` when a point has no contact or the
-        dowel moved, with a message meant for the athlete.
+        Blocks while it waits and records (in real seconds: the clock's speed
+        applies).  ``calibration`` events say what is happening (phase
+        ``lead_in``, ``hold``, ``retry`` with the reason, ``failed``).  Raises
+        :class:`CalibrationError` with a message meant for the athlete when the
+        second hold cannot be used either.  A simulated athlete holds still when
+        asked (``source.hold_still``).
         """
-        frames = record_hold(self.tap_frames, self.clock, duration_s, timeout_s)
-        calibration = calibrate_from_frames(frames, self._settings.sensitivity, taken_at=time.time())
+        judge = CalibrationHold(self._settings.sensitivity)
+        self._calibration_event("lead_in", lead_in_s)
+        self._ask_source_to_hold(lead_in_s, duration_s * judge.attempts)
+        self.clock.sleep(lead_in_s)
+        calibration = None
+        while calibration is None:
+            self._calibration_event("hold", duration_s, attempt=judge.attempt + 1)
+            frames = record_hold(self.tap_frames, self.clock, duration_s, timeout_s)
+            try:
+                calibration = judge.judge(frames, taken_at=time.time())
+            except CalibrationError as exc:
+                self._calibration_event("failed", 0.0, message=str(exc))
+                raise
+            if calibration is None:
+                self._calibration_event("retry", duration_s, message=judge.retrying)
         self._apply_settings(self._settings.updated({"calibration": calibration}))
         self.publisher.event({"type": "calibrated", "t": self.clock.now(),
                               "calibration": calibration.to_dict()})
         return calibration
+
+    def _calibration_event(self, phase: str, seconds: float, **extra) -> None:
+        self.publisher.event({"type": "calibration", "t": self.clock.now(), "phase": phase,
+                              "seconds": seconds, **extra})
+
+    def _ask_source_to_hold(self, lead_in_s: float, hold_s: float) -> None:
+        # mock mode: the simulated athlete stands tall with the dowel on, as asked
+        hold_still = getattr(self.source, "hold_still", None)
+        if hold_still is not None:
+            start = self.clock.now()
+            hold_still(start, start + lead_in_s + hold_s + 0.5)
 
     def tap_frames(self, callback: Callable[[Frame], None]) -> Callable[[], None]:
         """Call ``callback(frame)`` on the polling thread for every frame until the
@@ -352,6 +389,24 @@ class DowelCore:
         self.publisher.events(events, t)
         if moved_to is not None:
             self._follow_plan(moved_to)
+
+    def _button_held(self) -> None:
+        # Held down: calibrate, off gpiozero's event thread (the hold blocks for
+        # seconds).  The set-done beeps say it worked; the words go to the page.
+        if not self._calibrating.acquire(blocking=False):
+            return
+        threading.Thread(target=self._calibrate_from_button, name="dowel-button-calibration",
+                         daemon=True).start()
+
+    def _calibrate_from_button(self) -> None:
+        try:
+            self.calibrate(BUTTON_CALIBRATION_S, lead_in_s=BUTTON_LEAD_IN_S)
+            with self._lock:
+                self.alerts.set_done()
+        except CalibrationError as exc:
+            log.warning("calibration from the button failed: %s", exc)
+        finally:
+            self._calibrating.release()
 
     # -- the plan of the day and set numbers (device/runtime/coaching.py) ---------------
     def continue_session(self, sets_before: int) -> None:

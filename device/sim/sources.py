@@ -12,6 +12,7 @@ a non-looping source has run out; the core then stops).
 from __future__ import annotations
 
 import bisect
+import math
 import threading
 from typing import List, Optional, Sequence, Tuple
 
@@ -52,8 +53,24 @@ class SimulatedAthlete:
         self._pass_start = 0.0
         self._next: Optional[SimSession] = None
         self._next_thread: Optional[threading.Thread] = None
+        self._still: Optional[Tuple[float, float]] = None
         if self._fresh_each_pass:
             self._prepare_next()
+
+    def hold_still(self, start_t: float, end_t: float) -> None:
+        """Asked to calibrate: from ``start_t`` to ``end_t`` (source time) the
+        athlete stands tall with the dowel on all three points, swaying a little,
+        then carries on with the session."""
+        self._still = (start_t, end_t)
+
+    def _holding_still(self, t: float) -> Volts:
+        profile = self.session.profile
+        sway_deg = profile.sway_deg * math.sin(2 * math.pi * t / 4.0)
+        hum_v = 0.004 * math.sin(2 * math.pi * 50.0 * t)
+        forces = [constants.fsr_volts(profile.rest_n[p]) + hum_v for p in constants.POINTS]
+        tilt = constants.TILT_ZERO_V + constants.TILT_SCALE_V * math.sin(
+            math.radians(profile.tilt_offset_deg + sway_deg)) + hum_v
+        return (forces[0], forces[1], forces[2], tilt)
 
     def _prepare_next(self) -> None:
         seed = self.seed + 1
@@ -69,6 +86,8 @@ class SimulatedAthlete:
         return self.session.truth
 
     def voltages(self, t: float) -> Volts:
+        if self._still is not None and self._still[0] <= t < self._still[1]:
+            return self._holding_still(t)
         local = t - self._pass_start
         if local >= self.duration_s:
             if not self.loop:
@@ -164,8 +183,12 @@ class ScriptedAthlete(SimulatedAthlete):
       (3 ms at ~0 V) ``at_s`` after the current time; takes no time itself.
 
     Sensor noise is seeded (``seed``), there is no postural sway, so depths and
-    times are exactly the scripted ones.  ``truth`` says what happened.
+    times are exactly the scripted ones.  ``truth`` says what happened.  It
+    follows its script even when asked to calibrate (tests decide what it holds).
     """
+
+    def hold_still(self, start_t: float, end_t: float) -> None:
+        """The script says what the athlete does, calibration or not."""
 
     @classmethod
     def from_steps(cls, steps: Sequence[tuple], loop: bool = True, seed: int = 0,
