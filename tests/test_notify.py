@@ -187,4 +187,9 @@ def test_status_text_reads_like_a_sentence():
     status = {"in_set": False, "set_index": 0,
               "health": {"frame_rate_hz": 0.0, "fault": "ADC not answering: EIO", "frames": 0}}
     assert status_text(status) == "0 frames/s, idle, FAULT: ADC not answering: EIO"
+    status = {"in_set": True, "set": {"number": 1}, "rep_count": 3,
+              "sensor_faults": [{"point": "sacrum", "kind": "shorted"}],
+              "health": {"frame_rate_hz": 50, "fault": None, "frames": 9, "warnings": ["settings not used"]}}
+    assert status_text(status) == ("50 frames/s, set 1, rep 3, no fault, sensor fault: sacrum shorted, "
+                                   "WARNING: settings not used")
     assert loop_progress({"health": {"frames": 5, "read_errors": 2}}) == 7

@@ -106,6 +106,7 @@ def status_text(status: dict) -> str:
     parts.append(f"FAULT: {health['fault']}" if health.get("fault") else "no fault")
     if health.get("read_errors"):
         parts.append(f"{health['read_errors']} read errors")
+    parts.extend(f"sensor fault: {f.get('point')} {f.get('kind')}" for f in status.get("sensor_faults") or ())
     parts.extend(f"WARNING: {w}" for w in health.get("warnings") or ())
     return ", ".join(parts)
 
