@@ -237,3 +237,11 @@ def test_dowel_config_with_a_bad_file_exits_2_naming_key_and_line(tmp_path, caps
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"{path}:3: dashboard.prot: unknown key" in err
+
+
+def test_selftest_on_the_pi_reads_the_config_file_first(tmp_path, capsys):
+    path = write(tmp_path, "[adc]\naddress = 0x47\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["selftest", "--config", str(path)])
+    assert exit_.value.code == 2
+    assert f"{path}:2: adc.address: must be between" in capsys.readouterr().err

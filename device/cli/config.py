@@ -16,6 +16,7 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: argparse dest -> (dotted config key, flag as typed, value when the flag is a switch).
 FLAG_KEYS = {
     "chip": ("adc.chip", "--chip", None),
+    "address": ("adc.address", "--address", None),
     "data_rate": ("adc.data_rate", "--data-rate", None),
     "no_rdy": ("adc.alert_rdy", "--no-rdy", False),
     "debounce_ms": ("detection.debounce_ms", "--debounce-ms", None),

@@ -20,10 +20,14 @@ def add_parser(subparsers) -> None:
                    help="the emulated chip and a scripted user instead of the hardware")
     p.add_argument("--inject", action="append", metavar="FAULT",
                    help="with --mock: a fault on the emulated chip (as for dowel run --mock)")
-    p.add_argument("--chip", choices=("ADS1115", "ADS1015"), default="ADS1115")
-    p.add_argument("--address", type=lambda s: int(s, 0), default=0x48,
-                   help="the ADC's I2C address (default 0x48, ADDR to GND)")
+    p.add_argument("--chip", choices=("ADS1115", "ADS1015"),
+                   help="ADC model (default: the config file's, else ADS1115)")
+    p.add_argument("--address", type=lambda s: int(s, 0),
+                   help="the ADC's I2C address (default: the config file's, else 0x48, ADDR to GND)")
     p.add_argument("--no-rdy", action="store_true", help="ALERT/RDY is not wired: skip that step")
+    from device.cli.config import add_config_flag
+
+    add_config_flag(p)          # on the Pi: the chip, address and pins the service uses
     p.set_defaults(func=cmd_selftest)
 
 
@@ -36,14 +40,15 @@ def _report(result) -> None:
 def _pi_rig(args):
     from gpiozero import LED, Buzzer, DigitalInputDevice
 
-    from device.hw import constants
+    from device.cli.config import load_config
     from device.hw.adc import open_pi_bus
     from device.hw.selftest import Rig, device_tree_i2c_hz, wall_clock
 
+    config = load_config(args)          # flags > environment > config file > defaults
     now, sleep = wall_clock()
-    rdy = None if args.no_rdy else DigitalInputDevice(constants.PIN_ALERT_RDY, pull_up=True)
-    return Rig(i2c=open_pi_bus(), led=LED(constants.PIN_LED), buzzer=Buzzer(constants.PIN_BUZZER),
-               now=now, sleep=sleep, chip=args.chip, address=args.address,
+    rdy = DigitalInputDevice(config["pins.alert_rdy"], pull_up=True) if config["adc.alert_rdy"] else None
+    return Rig(i2c=open_pi_bus(), led=LED(config["pins.led"]), buzzer=Buzzer(config["pins.buzzer"]),
+               now=now, sleep=sleep, chip=config["adc.chip"], address=config["adc.address"],
                ready=(lambda: rdy.is_active) if rdy is not None else None,
                clock_from_device_tree=device_tree_i2c_hz())
 
@@ -59,9 +64,12 @@ def cmd_selftest(args) -> int:
             plan = parse_spec(args.inject)
         except FaultSpecError as exc:
             return error(str(exc))
-        rig, user = mock_rig(plan, chip=args.chip, ready_wired=not args.no_rdy)
-        rig.address = args.address
-        print(f"Self-test on the emulated {args.chip} ({plan.describe()}), scripted user.")
+        chip = args.chip or "ADS1115"
+        rig, user = mock_rig(plan, chip=chip, ready_wired=not args.no_rdy)
+        from device.hw import constants
+
+        rig.address = constants.ADS_ADDRESS if args.address is None else args.address
+        print(f"Self-test on the emulated {chip} ({plan.describe()}), scripted user.")
     else:
         if args.inject:
             return error("--inject only applies to --mock")
