@@ -10,6 +10,8 @@ against the product's targets.  One module per benchmark:
 * ``dashboard`` - what 10 and 50 phones cost the core's frame rate (wall clock)
 * ``memory``    - the core after a simulated hour, and its growth over the second half
 * ``history``   - a finished rep to committed on disk (wall clock)
+* ``mqtt``      - 20 dowels on one Mosquitto, one coach page: loss-to-tile latency,
+                  broker messages/s, one dowel's publishing CPU (wall clock)
 
 Virtual-time rows print the same figures on every run and machine; wall-clock
 rows are kept only where the real CPU is the thing measured.
@@ -32,7 +34,7 @@ from device.bench.tables import BenchResult, Row, pct, table
 
 __all__ = ["KINDS", "add_arguments", "main", "pct", "table", "run_benches", "markdown_table"]
 
-KINDS = ("sampling", "latency", "accuracy", "cpu", "dashboard", "memory", "history")
+KINDS = ("sampling", "latency", "accuracy", "cpu", "dashboard", "memory", "history", "mqtt")
 WHAT = {
     "sampling": "contact frames/s vs the ceiling, per board and read schedule (virtual time)",
     "latency": "alert latency and accuracy, live stack on the Pi Zero 2 W profile (virtual time)",
@@ -41,6 +43,7 @@ WHAT = {
     "dashboard": "cost of 10 and 50 phones to the core's frame rate (wall clock)",
     "memory": "core memory over a simulated hour",
     "history": "finished rep to on disk (wall clock)",
+    "mqtt": "20 dowels on one broker, one coach page: latency, messages/s, publishing CPU (wall clock)",
 }
 #: Marks around the README's measured table, which ``--update-readme`` rewrites.
 README_START = "<!-- dowel bench: start -->"
@@ -83,7 +86,7 @@ def _progress(kind: str, quiet: bool) -> Callable[[int, int], None]:
     return report
 
 
-def _run_one(kind: str, args, quick: bool, serve_dashboard, progress) -> BenchResult:
+def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coach=None) -> BenchResult:
     if kind == "sampling":
         from device.bench import sampling
 
@@ -155,18 +158,26 @@ def _run_one(kind: str, args, quick: bool, serve_dashboard, progress) -> BenchRe
         from device.bench.history import bench_history
 
         return bench_history(reps=20 if quick else 200)
+    if kind == "mqtt":
+        if serve_coach is None:
+            raise ValueError("the MQTT bench needs serve_coach (the web layer)")
+        from device.bench.mqtt import bench_mqtt
+
+        return bench_mqtt(serve_coach, dowels=4 if quick else 20, seconds=4.0 if quick else 30.0,
+                          progress=progress)
     raise ValueError(f"unknown bench {kind!r}")
 
 
 def run_benches(kinds, args, serve_dashboard: Optional[ServeDashboard] = None,
-                quiet: bool = False) -> List[BenchResult]:
+                quiet: bool = False, serve_coach=None) -> List[BenchResult]:
     """Run ``kinds`` in order, a progress line on stderr for each."""
     results = []
     for i, kind in enumerate(kinds):
         if not quiet:
             print(f"[{i + 1}/{len(kinds)}] {kind}: {WHAT[kind]} ...", file=sys.stderr, flush=True)
         t0 = time.monotonic()
-        result = _run_one(kind, args, args.quick, serve_dashboard, _progress(kind, quiet))
+        result = _run_one(kind, args, args.quick, serve_dashboard, _progress(kind, quiet),
+                          serve_coach=serve_coach)
         if not quiet:
             print(f"[{i + 1}/{len(kinds)}] {kind}: done in {time.monotonic() - t0:.0f} s",
                   file=sys.stderr, flush=True)
@@ -198,13 +209,13 @@ def update_readme(path: str, markdown: str) -> None:
     file.write_text(pattern.sub(lambda _: f"{README_START}\n{markdown}\n{README_END}", text))
 
 
-def main(args, serve_dashboard: Optional[ServeDashboard] = None) -> int:
+def main(args, serve_dashboard: Optional[ServeDashboard] = None, serve_coach=None) -> int:
     """Run the benchmarks ``args.kind`` names (all when none).  ``serve_dashboard(core,
     threads)`` builds the dashboard server for the dashboard bench (the caller owns
     the web layer)."""
     kinds = list(KINDS) if not args.kind or "all" in args.kind else list(dict.fromkeys(args.kind))
     machine = args.json or args.markdown
-    results = run_benches(kinds, args, serve_dashboard)
+    results = run_benches(kinds, args, serve_dashboard, serve_coach=serve_coach)
     if args.json:
         doc: Dict[str, object] = {
             "quick": bool(args.quick),
