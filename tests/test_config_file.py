@@ -245,3 +245,4 @@ def test_selftest_on_the_pi_reads_the_config_file_first(tmp_path, capsys):
         main(["selftest", "--config", str(path)])
     assert exit_.value.code == 2
     assert f"{path}:2: adc.address: must be between" in capsys.readouterr().err
+

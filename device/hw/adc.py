@@ -437,9 +437,17 @@ def _check_gain(gain) -> float:
 
 
 def open_pi_bus():
-    """The Pi's hardware I2C at 400 kHz.  Blinka is imported here, not at module
-    import: its ``board`` module fails to import anywhere but on a Pi."""
+    """The Pi's hardware I2C.  Blinka is imported here, not at module import: its
+    ``board`` module fails to import anywhere but on a Pi.
+
+    On Linux the bus clock is not Python's to set: it is ``dtparam=i2c_arm_baudrate``
+    in config.txt (``make install`` sets 400 kHz, ``dowel selftest`` measures it).
+    Blinka ignores any frequency and warns on every open, whatever is passed."""
+    import warnings
+
     import board
     import busio
 
-    return busio.I2C(board.SCL, board.SDA, frequency=constants.I2C_BUS_HZ)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="I2C frequency is not settable", category=RuntimeWarning)
+        return busio.I2C(board.SCL, board.SDA)
