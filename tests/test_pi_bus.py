@@ -1,5 +1,6 @@
 """Opening the Pi's I2C bus (Blinka stood in for: it imports only on a Pi)."""
 
+
 def test_opening_the_pi_bus_does_not_warn_about_the_clock(monkeypatch, recwarn):
     """Blinka on Linux warns "I2C frequency is not settable" on every open; the clock
     is config.txt's, so the warning is noise on every start."""
