@@ -45,3 +45,13 @@ def test_bring_up_ends_in_the_self_test():
     bring_up = (HARDWARE / "bring-up.md").read_text()
     assert "sudo make install" in bring_up and "dowel selftest" in bring_up
     assert bring_up.index("sudo make install") < bring_up.index("dowel selftest")
+
+
+def test_the_placement_drawing_names_each_pad_and_the_axis():
+    root = ET.parse(HARDWARE / "placement.svg").getroot()
+    text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for point, channel in constants.ADC_CHANNEL.items():
+        label = "accelerometer" if point == "tilt" else point.replace("_", " ") + " pad"
+        assert f"{label} → A{channel}" in text, point
+    assert "pointing away from the back" in text
+    assert "placement.svg" in (HARDWARE / "wiring.md").read_text()
