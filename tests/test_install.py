@@ -3,6 +3,7 @@ and commands, the unit, and what a second run (an upgrade) keeps."""
 import importlib.util
 import os
 import stat
+import xml.etree.ElementTree as ET
 import subprocess
 from pathlib import Path
 
@@ -70,9 +71,10 @@ def test_a_staged_install_writes_every_file_with_its_mode(root):
     unit = root / "etc/systemd/system/smart-dowel.service"
     assert unit.read_text() == (REPO / "systemd/smart-dowel.service").read_text()
     assert mode(unit) == 0o644
-    avahi = (root / "etc/avahi/services/smart-dowel.service").read_text()
-    assert "<name>Smart dowel</name>" in avahi and "<type>_http._tcp</type>" in avahi
-    assert "<port>8080</port>" in avahi
+    avahi = ET.parse(root / "etc/avahi/services/smart-dowel.service").getroot()
+    assert avahi.tag == "service-group" and avahi.findtext("name") == "Smart dowel"
+    assert avahi.findtext("service/type") == "_http._tcp"
+    assert avahi.findtext("service/port") == "8080"
     assert (root / "opt/smart-dowel/doc/README.md").exists()
     assert (root / "opt/smart-dowel/doc/hardware/wiring.svg").exists()
     assert os.readlink(root / "usr/local/bin/dowel") == "/opt/smart-dowel/venv/bin/dowel"
