@@ -262,3 +262,34 @@ def test_bad_broker_urls_are_clear_errors(tmp_path):
     assert parse_broker_url("mqtt://10.0.0.2").port == 1883
     assert (parse_broker_url("broker.local:1884").host, parse_broker_url("broker.local:1884").port) == \
         ("broker.local", 1884)
+
+
+def test_a_hung_broker_never_holds_the_loop_and_what_was_queued_arrives(broker):
+    import signal
+
+    core = build_mock_core(speed=6.0)
+    listener = core.subscribe(maxsize=100_000, types=["rep_completed"])
+    publisher = MqttPublisher(core, fast_config(broker.url), DEVICE, discovery=False).start()
+    core.start()
+    try:
+        wait_until(lambda: publisher.connected, what="the first connection")
+        rec = Recorder(broker, f"{ROOT}/event/rep_completed")
+        listener.drain()
+        # SIGSTOP: the connection stays open and nothing answers, so a write that
+        # waited for the broker would wait for ever.
+        broker.proc.send_signal(signal.SIGSTOP)
+        try:
+            made = []
+            wait_until(lambda: made.extend(listener.drain()) or len(made) >= 2, timeout=60,
+                       what="reps while the broker hangs")
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+        wanted = {(e["set_number"], e["rep"]) for e in made}
+        wait_until(lambda: wanted <= {(p["set_number"], p["rep"]) for p in
+                                      rec.topic(f"{ROOT}/event/rep_completed")},
+                   timeout=30, what="the reps made while the broker hung")
+        rec.close()
+    finally:
+        listener.close()
+        core.close()
+        publisher.stop()

@@ -8,8 +8,10 @@ client reads the coach page's event stream like the page does.  Measured, in
 wall-clock time on this machine:
 
 * loss-to-tile latency: a dowel's ``contact_lost`` (its ``wall`` stamp, the
-  moment the core detected the loss) to the coach page's stream delivering the
-  ``loss`` that turns the tile red (p50, p95, max);
+  moment the core detected the loss) to the coach's page in headless Chromium
+  having turned the tile red (the next animation frame after the page's handler
+  ran); without Playwright and Chromium, to a client reading the page's event
+  stream instead (the table says which);
 * messages per second through the broker (a subscriber to ``smart-dowel/#``);
 * one dowel's publishing CPU (its publisher thread and paho's network thread)
   as a share of its frame budget (the wall time its frames take), beside the
@@ -110,8 +112,68 @@ def _thread_cpu_s(threads) -> float:
     return total
 
 
+CHROMIUM = os.environ.get("DOWEL_CHROMIUM", "/usr/bin/chromium")
+#: Wraps the page's "loss" handler: once it has run, the next animation frame (the
+#: tile drawn red) records how long after the dowel's detection that was.
+_PAGE_HOOK = """
+window.__lossLatencyMs = [];
+const add = EventSource.prototype.addEventListener;
+EventSource.prototype.addEventListener = function (type, fn, opts) {
+  if (type !== "loss") return add.call(this, type, fn, opts);
+  return add.call(this, type, (msg) => {
+    fn(msg);
+    const wall = JSON.parse(msg.data).wall;
+    requestAnimationFrame(() => { if (wall) window.__lossLatencyMs.push(Date.now() - wall * 1000); });
+  }, opts);
+};
+"""
+
+
+class _PageWatcher:
+    """The coach's page in headless Chromium (Playwright), collecting loss latencies."""
+
+    how = "coach page in Chromium, tile drawn"
+
+    def __init__(self, port: int):
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        try:
+            self._browser = self._pw.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            self._page = self._browser.new_page(viewport={"width": 1920, "height": 1080})
+            self._page.add_init_script(_PAGE_HOOK)
+            self._page.goto(f"http://127.0.0.1:{port}/")
+            self._page.wait_for_selector(".tile", timeout=15_000)
+        except Exception:
+            self._pw.stop()
+            raise
+        self.latencies_ms: list = []
+
+    def collect(self) -> None:
+        self.latencies_ms = list(self._page.evaluate("window.__lossLatencyMs"))
+
+    def close(self) -> None:
+        try:
+            self._browser.close()
+        finally:
+            self._pw.stop()
+
+
+def _watch(port: int):
+    """Chromium when Playwright and Chromium are here, else the stream reader."""
+    if Path(CHROMIUM).exists():
+        try:
+            return _PageWatcher(port)
+        except ImportError:
+            pass
+    return _StreamReader(port)
+
+
 class _StreamReader:
     """Reads the coach page's event stream; keeps each loss's delivery latency."""
+
+    how = "coach page's event stream (no Chromium here)"
 
     def __init__(self, port: int):
         self.latencies_ms: list = []
@@ -144,9 +206,33 @@ class _StreamReader:
         except (OSError, ValueError):
             return
 
+    def collect(self) -> None:
+        pass
+
     def close(self) -> None:
         self._stop = True
         self._conn.close()
+
+
+def _room_frames(room) -> int:
+    return sum(core.get_status()["health"]["frames"] for core, _ in room)
+
+
+def _rates_with_broker_hung(broker: "LocalBroker", room, seconds: float):
+    """The room's frames per second with the broker up, then with it hung
+    (SIGSTOP: connections stay open and nothing answers, the worst case)."""
+    import signal
+
+    f0, t0 = _room_frames(room), time.monotonic()
+    time.sleep(seconds)
+    f1, t1 = _room_frames(room), time.monotonic()
+    broker.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+        f2, t2 = _room_frames(room), time.monotonic()
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+    return (f1 - f0) / (t1 - t0), (f2 - f1) / (t2 - t1)
 
 
 def bench_mqtt(serve_coach: ServeCoach, dowels: int = 20, seconds: float = 30.0,
@@ -179,7 +265,7 @@ def bench_mqtt(serve_coach: ServeCoach, dowels: int = 20, seconds: float = 30.0,
         deadline = time.monotonic() + 15
         while not all(p.connected for _, p in room) and time.monotonic() < deadline:
             time.sleep(0.05)
-        reader = _StreamReader(server.port)
+        reader = _watch(server.port)
         time.sleep(1.0)                 # discovery and the first statuses settle
         core0, pub0 = room[0]
         loop_threads = [core0._thread]
@@ -198,6 +284,8 @@ def bench_mqtt(serve_coach: ServeCoach, dowels: int = 20, seconds: float = 30.0,
         cpu_loop = _thread_cpu_s(loop_threads) - cpu_loop0
         cpu_pub = _thread_cpu_s(pub_threads) - cpu_pub0
         links = [p.link_state() for _, p in room]
+        reader.collect()
+        rate_up, rate_hung = _rates_with_broker_hung(broker, room, 2.0 if seconds < 10 else 5.0)
     finally:
         if reader is not None:
             reader.close()
@@ -216,23 +304,26 @@ def bench_mqtt(serve_coach: ServeCoach, dowels: int = 20, seconds: float = 30.0,
     loop_pct = 100.0 * cpu_loop / elapsed
     figures = {
         "dowels": dowels, "seconds": round(elapsed, 1), "rate_hz_each": RATE_HZ,
-        "losses_seen": len(lat), "latency_p50_ms": round(p50, 1), "latency_p95_ms": round(p95, 1),
+        "losses_seen": len(lat), "latency_measured_at": reader.how if reader else None, "latency_p50_ms": round(p50, 1), "latency_p95_ms": round(p95, 1),
         "latency_max_ms": round(p_max, 1), "messages_per_s": round(msgs / elapsed, 1),
         "dowel0_frames_per_s": round(frames / elapsed, 1),
         "dowel0_publish_cpu_pct_of_frame_budget": round(publish_pct, 2),
         "dowel0_loop_cpu_pct": round(loop_pct, 2),
         "dropped_total": sum(l["dropped"] for l in links),
+        "room_frames_per_s_broker_up": round(rate_up, 1),
+        "room_frames_per_s_broker_hung": round(rate_hung, 1),
     }
     text = table(["what", "value"], [
         ["dowels (threads, each its own clock and emulated chip)", f"{dowels} at {RATE_HZ:g} frames/s"],
         ["measured for", f"{elapsed:.1f} s"],
-        ["losses on the coach's page", len(lat)],
+        ["losses on the coach's page", f"{len(lat)} ({reader.how if reader else '-'})"],
         ["loss-to-tile latency p50 / p95 / max", f"{p50:.1f} / {p95:.1f} / {p_max:.1f} ms"],
         ["messages/s through the broker", f"{msgs / elapsed:.0f}"],
         ["dowel 1: frames/s", f"{frames / elapsed:.1f}"],
         ["dowel 1: polling loop CPU", f"{loop_pct:.2f} % of a core"],
         ["dowel 1: publishing CPU (its thread + paho's)", f"{publish_pct:.2f} % of its frame budget"],
         ["events dropped, all dowels", figures["dropped_total"]],
+        ["the room's frames/s, broker up / hung (SIGSTOP)", f"{rate_up:.0f} / {rate_hung:.0f}"],
     ], title=f"MQTT: {dowels} dowels, one Mosquitto, one coach page (wall clock)")
     rows = [
         Row(f"MQTT loss-to-tile latency p50 / max, {dowels} dowels",
@@ -241,5 +332,7 @@ def bench_mqtt(serve_coach: ServeCoach, dowels: int = 20, seconds: float = 30.0,
         Row("MQTT messages/s at the broker", f"{msgs / elapsed:.0f}/s"),
         Row("MQTT publishing CPU, one dowel, share of its frame budget", f"{publish_pct:.2f} %",
             f"<= {TARGETS['publish_pct']:g} %", publish_pct <= TARGETS["publish_pct"]),
+        Row("MQTT broker hung: the dowels' frame rate vs broker up", f"{100 * rate_hung / rate_up:.0f} %",
+            ">= 95 %", rate_hung >= 0.95 * rate_up),
     ]
     return BenchResult("mqtt", text, rows, figures)

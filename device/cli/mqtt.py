@@ -57,6 +57,7 @@ def start_publisher(args, core, data_dir, *, dashboard_url: Optional[str] = None
     try:
         publisher = MqttPublisher(core, config, device_id, name=args.mqtt_name,
                                   dashboard_url=dashboard_url, athlete=_athlete_lookup(store),
+                                  sets_today=_sets_today_lookup(store),
                                   discovery=not args.no_discovery)
     except MqttConfigError as exc:
         raise SystemExit(_error(f"--mqtt-device-id: {exc}"))
@@ -73,6 +74,16 @@ def _athlete_lookup(store):
         found = store.get_athlete(store.current_athlete_id())
         return found.get("name") if found else None
     return athlete
+
+
+def _sets_today_lookup(store):
+    if store is None:
+        return None
+
+    def sets_today() -> int:
+        session = store.current_session()
+        return sum(1 for st in (session or {}).get("sets", []) if not st.get("manual"))
+    return sets_today
 
 
 def _error(message: str) -> int:

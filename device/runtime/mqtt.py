@@ -335,7 +335,8 @@ class MqttPublisher:
     """Follows one core's events and status and publishes them (see the module doc).
 
     ``athlete()`` (optional) names the athlete training now; it is asked at start
-    and at each set start, off the polling thread.  ``dashboard_url`` goes into the
+    and at each set start, off the polling thread.  ``sets_today()`` (optional)
+    counts the sets already stored today, so a restart does not start from 0.  ``dashboard_url`` goes into the
     status and Home Assistant's ``configuration_url`` so a coach can open the dowel's
     own page.  ``clock`` gives wall time for "sets today" (tests pass their own).
     """
@@ -343,6 +344,7 @@ class MqttPublisher:
     def __init__(self, core, config: BrokerConfig, device_id: str, *, name: Optional[str] = None,
                  dashboard_url: Optional[str] = None,
                  athlete: Optional[Callable[[], Optional[str]]] = None,
+                 sets_today: Optional[Callable[[], int]] = None,
                  queue_size: int = 1024, status_hz: float = STATUS_HZ, max_queued: int = 1000,
                  discovery: bool = True, client=None):
         self.core = core
@@ -352,6 +354,7 @@ class MqttPublisher:
         self.name = name or f"Smart dowel {device_id}"
         self.dashboard_url = dashboard_url
         self._athlete_fn = athlete
+        self._sets_today_fn = sets_today
         self._status_gap_s = 1.0 / status_hz
         self._discovery = discovery
         self._client = client or make_client(config, client_id=f"{BASE_TOPIC}-{device_id}")
@@ -386,6 +389,7 @@ class MqttPublisher:
         # One slot: the newest snapshot replaces an unsent one, which is the throttle.
         self._status = self.core.subscribe(maxsize=1, types=["status"])
         self._extra["athlete"] = self._ask_athlete()
+        self._extra["sets_today"] = self._ask(self._sets_today_fn, 0)
         self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="dowel-mqtt", daemon=True)
@@ -545,13 +549,17 @@ class MqttPublisher:
                 self._dropped_offline += 1
 
     def _ask_athlete(self) -> Optional[str]:
-        if self._athlete_fn is None:
-            return None
+        return self._ask(self._athlete_fn, None)
+
+    @staticmethod
+    def _ask(fn, default):
+        if fn is None:
+            return default
         try:
-            return self._athlete_fn()
+            return fn()
         except Exception as exc:       # a history problem must not stop publishing
-            log.debug("athlete lookup failed: %s", exc)
-            return None
+            log.debug("history lookup failed: %s", exc)
+            return default
 
     def _report(self) -> None:
         report = getattr(self.core, "report_link_state", None)
