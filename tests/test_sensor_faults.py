@@ -87,3 +87,44 @@ def test_a_shorted_pad_that_reads_normally_again_is_cleared():
     faults = of(events, "sensor_fault")
     assert [(e["point"], e["active"]) for e in faults] == [("head", True), ("head", False)]
     assert pipeline.status()["sensor_faults"] == []
+
+
+def test_a_dead_pad_does_not_keep_the_sets_from_starting():
+    # the sacrum pad reads nothing from the start: after a while on the back the
+    # fault is shown and the sets start and end on the other two points
+    frames, truth = synth_session(reps=SIX_REPS, hold_s=6.0)
+    frames = [f._replace(sacrum=0.004) for f in frames]
+    pipeline, events, timeline = run(frames)
+    faults = of(events, "sensor_fault")
+    assert [(e["point"], e["kind"]) for e in faults] == [("sacrum", "silent")]
+    assert "5 s" in faults[0]["message"]
+    done = of(events, "set_completed")
+    assert len(done) == 1 and len(done[0]["set"]["reps"]) == 6
+    assert not any(on for _, on, _ in timeline)
+
+
+def test_a_pad_shorted_by_the_emulated_chip_shows_in_the_core_status():
+    from device.hw.mock.factory import build_mock_core
+    from device.hw.mock.faults import FaultPlan
+    from device.runtime.clock import VirtualClock
+    from device.sim.sources import ScriptedAthlete
+
+    rep = ("rep", {"depth_deg": 50, "down_s": 1.0, "up_s": 1.0})
+    athlete = ScriptedAthlete.from_steps([("idle", 0.5), ("place", 0.3), ("upright", 1.5), rep,
+                                          ("upright", 1.0), rep, ("upright", 1.0),
+                                          ("remove", 0.3), ("idle", 1.0)], loop=False)
+    core = build_mock_core(athlete, clock=VirtualClock(), faults=FaultPlan(stuck={0: 3.3}))
+    try:
+        with core.subscribe(types={"sensor_fault", "set_completed", "alert"}) as sub:
+            core.start()
+            assert core.wait(60)
+            events = sub.drain()
+        status = core.get_status()
+    finally:
+        core.close()
+        core.pin_factory.reset()
+    assert [(e["point"], e["kind"]) for e in events if e["type"] == "sensor_fault"] == [("head", "shorted")]
+    assert [f["point"] for f in status["sensor_faults"]] == ["head"]
+    done = [e for e in events if e["type"] == "set_completed"]
+    assert len(done) == 1 and len(done[0]["set"]["reps"]) == 2
+    assert not [e for e in events if e["type"] == "alert" and e["on"]]

@@ -191,6 +191,7 @@ class Pipeline:
     def _watch_placing(self, t: float, frame: Frame, volts: tuple, events: list) -> None:
         for pt, v in zip(self._points, volts):
             pt.v = v
+        self._sensors.idle(t, volts, self._placement.present_v, events)
         ignored = self._sensors.faulty
         if self._placement.step(t, volts, self._debounce_s, ignored):
             self._start_set(t, frame, self._placement.set_start(ignored), events)

@@ -8,7 +8,9 @@ Two faults a wire or a pad can have, told from what a person cannot do:
 * **silent**: in a set, the point has read lost for ``SILENT_REPS`` reps in a
   row while the other two held - the athlete hinged properly over and over
   and the pad never felt it.  A beginner losing the point reads it back within
-  the rep.
+  the rep.  Or, with no set: the other two have pressed for ``SILENT_IDLE_S``
+  while this one read nothing at all (a dead pad would otherwise keep any set
+  from starting).
 
 A faulty pad is shown in the status (``sensor_faults``) with what to check,
 and ignored until it reads like a pad again (in contact for ``CLEARED_S``, or
@@ -28,19 +30,23 @@ __all__ = ["SensorWatch", "SHORTED_V", "SILENT_REPS"]
 SHORTED_V = constants.SUPPLY_V - 0.05
 SHORTED_S = 1.0
 SILENT_REPS = 3
+SILENT_IDLE_S = 5.0
+#: Below this a pad reads nothing at all (noise on an open FSR is ~0.01 V).
+NOTHING_V = 0.12
 #: A faulty pad reading like a pad again for this long is fine again.
 CLEARED_S = 0.5
 
 POINTS = constants.POINTS
 
 
-def _message(point: str, kind: str) -> str:
+def _message(point: str, kind: str, idle: bool = False) -> str:
     label = vocabulary.point(point).label.lower()
     if kind == "shorted":
         return (f"the {label} pad reads {constants.SUPPLY_V:g} V all the time: its wire is "
                 f"shorted to the supply; check the wiring")
     others = " and ".join(vocabulary.point(p).label.lower() for p in POINTS if p != point)
-    return (f"the {label} pad read nothing for {SILENT_REPS} reps while the {others} held: "
+    spell = f"{SILENT_IDLE_S:g} s" if idle else f"{SILENT_REPS} reps"
+    return (f"the {label} pad read nothing for {spell} while the {others} held: "
             f"check that it touches and that its wire is connected")
 
 
@@ -53,6 +59,7 @@ class SensorWatch:
         self._fine_since: list = [None, None, None]
         self._lost_at_rep: list = [None, None, None]
         self._any_high = False
+        self._two_since = None                  # (point index, since) two pads on, one silent
         self.faulty: frozenset = frozenset()    # indexes of the faulty points
 
     # -- every frame -----------------------------------------------------------
@@ -88,12 +95,30 @@ class SensorWatch:
             events.append({"type": "sensor_fault", "t": t, "point": fault["point"],
                            "active": False, "kind": fault["kind"], "message": None})
 
-    def _raise(self, t: float, point: str, kind: str, events: list) -> None:
-        fault = {"point": point, "kind": kind, "message": _message(point, kind), "since": round(t, 3)}
+    def _raise(self, t: float, point: str, kind: str, events: list, idle: bool = False) -> None:
+        fault = {"point": point, "kind": kind, "message": _message(point, kind, idle),
+                 "since": round(t, 3)}
         self._faults[point] = fault
         self._changed()
         self._fine_since[POINTS.index(point)] = None
         events.append({"type": "sensor_fault", "t": t, "active": True, **fault})
+
+    # -- no set ----------------------------------------------------------------
+    def idle(self, t: float, volts: tuple, present_v: list, events: list) -> None:
+        """Per idle frame: two pads pressing and one reading nothing, for long."""
+        pressing = [v > present_v[i] for i, v in enumerate(volts)]
+        if sum(pressing) != 2:
+            self._two_since = None
+            return
+        i = pressing.index(False)
+        if volts[i] >= NOTHING_V or POINTS[i] in self._faults:
+            self._two_since = None
+            return
+        if self._two_since is None or self._two_since[0] != i:
+            self._two_since = (i, t)
+        elif t - self._two_since[1] >= SILENT_IDLE_S:
+            self._raise(t, POINTS[i], "silent", events, idle=True)
+            self._two_since = None
 
     # -- in a set --------------------------------------------------------------
     def set_started(self) -> None:
