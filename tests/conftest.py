@@ -25,7 +25,7 @@ def status_snapshot(t: float = 0.0, lost=(), rep_count: int = 0, pitch_deg: floa
         "t": t, "wall": time.time(), "points": points, "pitch_deg": pitch_deg,
         "in_set": True, "set_index": 1, "rep_count": rep_count, "phase": "upright",
         "set": {"number": 1, "active": True, "exercise": "standing_3point", "reps": rep_count,
-                "clean_reps": rep_count},
+                "clean_reps": rep_count, "next_number": 2},
         "last_set": None, "sensor_faults": [], "plan": Plan().status(),
         "lost_points": list(lost), "alert": bool(lost), "exercise": "standing_3point",
         "calibrated": False,

@@ -232,6 +232,9 @@ def manual_set_add():
     weight = body.get("weight_kg")
     store = _store()
     the_set = store.add_manual_set(store.current_athlete_id(), body["exercise"], reps, weight)
+    core = current_app.config.get("CORE")
+    if hasattr(core, "plan_set_done"):          # the plan moves on; the set takes a set number
+        core.plan_set_done(the_set["exercise"], by_hand=True)
     return jsonify(the_set), 201
 
 

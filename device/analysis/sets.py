@@ -175,4 +175,5 @@ class SetRecorder:
         """The ``set`` part of the status snapshot."""
         reps = self.current["reps"] if self.current is not None else []
         return {"number": self.number, "active": in_set, "exercise": self.exercise,
-                "reps": len(reps), "clean_reps": sum(1 for r in reps if r["clean"])}
+                "reps": len(reps), "clean_reps": sum(1 for r in reps if r["clean"]),
+                "next_number": self.sets_before + self.kept + 1}

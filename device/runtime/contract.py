@@ -57,6 +57,7 @@ class SetStatus(TypedDict):
     exercise: Optional[str]     # what it is tagged with
     reps: int                   # reps in the set under way
     clean_reps: int
+    next_number: int            # the number of the set under way, or the next one (sets by hand count)
 
 
 class SensorFault(TypedDict):
