@@ -110,13 +110,26 @@ def fake_core() -> FakeCore:
     return FakeCore()
 
 
+#: The device token the ``app`` fixture is built with.
+TEST_TOKEN = "test-token-0123456789abcdef"
+
+
 @pytest.fixture
 def app(fake_core):
     from web import create_app
 
-    return create_app(fake_core, {"TESTING": True, "TOKEN": "test-token"})
+    return create_app(fake_core, {"TESTING": True, "TOKEN": TEST_TOKEN})
 
 
 @pytest.fixture
 def client(app):
+    """A paired phone: every request carries the device token."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_DOWEL_TOKEN"] = TEST_TOKEN
+    return client
+
+
+@pytest.fixture
+def stranger(app):
+    """A phone on the same network that was never paired: no token."""
     return app.test_client()

@@ -24,6 +24,8 @@ CHROMIUM = os.environ.get("DOWEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
+#: The device token the page is paired with (the ``device`` fixture reads the real one).
+DEVICE_TOKEN = "browser-live-token-0123456789"
 #: A loss must show on the page this soon after the stream announced it (SPEC, issue 5).
 LOSS_TO_SCREEN_S = 0.300
 
@@ -92,6 +94,9 @@ def device(tmp_path_factory):
         pytest.fail("dowel run printed no dashboard URL:\n" + "".join(lines) + (proc.stdout.read() or ""))
     # keep draining its output so it never blocks on a full pipe
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    # the page is opened as a paired phone would open it (the pairing link)
+    global DEVICE_TOKEN
+    DEVICE_TOKEN = (tmp / "data" / "token").read_text().strip()
     yield url.rstrip("/")
     proc.terminate()
     try:
@@ -107,7 +112,7 @@ class StreamWatcher:
     def __init__(self, base_url: str):
         host, port = base_url.split("//", 1)[1].split(":")
         self.sock = socket.create_connection((host, int(port)), timeout=30)
-        self.sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         self.events: list = []          # (arrived wall time, name, data)
         self.statuses = 0
         self.first_status_at = None
@@ -172,7 +177,10 @@ def open_page(chromium, url: str):
     page = chromium.new_page(viewport=PHONE, device_scale_factor=2, color_scheme="dark")
     errors: list = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url + "/")
+    page.goto(url + "/#token=" + DEVICE_TOKEN)
+    # paired: the token is kept on the phone and gone from the address bar
+    assert page.evaluate("localStorage.getItem('dowel-token')") == DEVICE_TOKEN
+    assert "token" not in page.url
     page.wait_for_selector('#connection[data-state="live"]', timeout=15000)
     page.evaluate(OBSERVER)
     return page, errors
@@ -310,7 +318,7 @@ def test_page_reconnects_by_itself_after_a_device_restart(chromium):
     from web.server import make_server
 
     def serve(core, port):
-        server = make_server(create_app(core, {"STREAM_RETRY_MS": 500}), host="127.0.0.1",
+        server = make_server(create_app(core, {"STREAM_RETRY_MS": 500, "TOKEN": DEVICE_TOKEN}), host="127.0.0.1",
                              port=port, threads=8)
         threading.Thread(target=server.run, daemon=True).start()
         return server
@@ -371,7 +379,8 @@ def test_program_picks_the_exercise_and_logs_a_kettlebell_set(chromium, device):
         page.wait_for_selector("#session-sets .reps tr.clean, #session-sets .reps tr.dirty", timeout=10000)
         assert not errors, errors
     finally:
-        page.evaluate("fetch('/api/settings', {method: 'PUT', headers: {'Content-Type': 'application/json'},"
+        page.evaluate("fetch('/api/settings', {method: 'PUT', headers: {'Content-Type': 'application/json',"
+                      " 'X-Dowel-Token': localStorage.getItem('dowel-token')},"
                       " body: JSON.stringify({exercise: 'standing_3point'})}).then(r => r.status)")
         page.close()
 
@@ -385,7 +394,7 @@ def test_calibrate_button_guides_and_reports(chromium):
 
     core = FakeCore()
     core.holding = False
-    server = make_server(create_app(core), host="127.0.0.1", port=0, threads=8)
+    server = make_server(create_app(core, {"TOKEN": DEVICE_TOKEN}), host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     page, errors = open_page(chromium, f"http://127.0.0.1:{server.port}")
     try:

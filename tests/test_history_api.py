@@ -1,5 +1,7 @@
 """The history endpoints through Flask's test client."""
 
+import json
+
 import pytest
 
 from device.history import export
@@ -48,8 +50,20 @@ def core():
 
 
 @pytest.fixture
-def client(store, core):
-    app = create_app(core, {"TOKEN": TOKEN, "TESTING": True}, store=store)
+def app(store, core):
+    return create_app(core, {"TOKEN": TOKEN, "TESTING": True}, store=store)
+
+
+@pytest.fixture
+def client(app):
+    """A paired phone: every request carries the device token."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_DOWEL_TOKEN"] = TOKEN
+    return client
+
+
+@pytest.fixture
+def stranger(app):
     return app.test_client()
 
 
@@ -107,21 +121,21 @@ def test_current_session(client, store):
     assert doc["athlete"] == "athlete" and doc["day"] == empty["day"]
 
 
-def test_delete_needs_the_token(client, store):
+def test_delete_needs_the_token(stranger, store):
     fill(store, days=2, reps=2)
     session_id = store.list_sessions()[0][0]["id"]
-    r = client.delete(f"/api/sessions/{session_id}")
-    assert r.status_code == 403 and r.get_json()["field"] == "token"
-    r = client.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": "wrong"})
-    assert r.status_code == 403 and "wrong" in r.get_json()["error"]
+    r = stranger.delete(f"/api/sessions/{session_id}")
+    assert r.status_code == 401 and r.get_json()["field"] == "token"
+    r = stranger.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": "wrong"})
+    assert r.status_code == 401 and "wrong" in r.get_json()["error"]
+    # the token goes in the header only: a form field (what a cross-site form could send) is not it
+    r = stranger.delete(f"/api/sessions/{session_id}", data={"token": TOKEN})
+    assert r.status_code == 401
     assert store.get_session(session_id) is not None
-    r = client.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": TOKEN})
+    r = stranger.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": TOKEN})
     assert r.status_code == 200 and r.get_json() == {"deleted": session_id}
     assert store.get_session(session_id) is None
-    other = store.list_sessions()[0][0]["id"]
-    r = client.delete(f"/api/sessions/{other}", data={"token": TOKEN})       # a form field
-    assert r.status_code == 200
-    r = client.delete(f"/api/sessions/{other}", headers={"X-Dowel-Token": TOKEN})
+    r = stranger.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": TOKEN})
     assert r.status_code == 404
 
 
@@ -129,7 +143,8 @@ def test_delete_refused_when_the_app_has_no_token(store, core):
     fill(store, days=1, reps=1)
     client = create_app(core, {"TESTING": True}, store=store).test_client()
     session_id = store.list_sessions()[0][0]["id"]
-    assert client.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": ""}).status_code == 403
+    assert client.delete(f"/api/sessions/{session_id}", headers={"X-Dowel-Token": ""}).status_code == 401
+    assert store.get_session(session_id) is not None
 
 
 def test_athletes(client, store):
@@ -214,3 +229,49 @@ def test_device_token_file(tmp_path):
     assert not [p for p in data_dir.iterdir() if p.name != "token"]   # no temp files left
     assert token_matches(fresh, fresh + "\n") and not token_matches(fresh, fresh[:-1])
     assert not token_matches(fresh, None) and not token_matches("", "")
+
+
+class UnknownDepth:
+    """The store as it reads back reps whose depth is unknown (``value``: None from a
+    NULL column, or NaN from the analysis): every ``depth_deg`` it hands out is that."""
+
+    def __init__(self, store, value):
+        self._store, self._value = store, value
+
+    def _blank(self, obj):
+        if isinstance(obj, dict):
+            return {k: (self._value if k == "depth_deg" else self._blank(v)) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self._blank(v) for v in obj)
+        return obj
+
+    def __getattr__(self, name):
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+        return lambda *a, **kw: self._blank(attr(*a, **kw))
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"bare {constant} in JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("unknown", [None, float("nan")], ids=["null", "nan"])
+def test_every_history_endpoint_is_valid_json_when_a_depth_is_unknown(store, core, unknown):
+    fill(store, days=2, reps=3)
+    app = create_app(core, {"TOKEN": TOKEN, "TESTING": True}, store=UnknownDepth(store, unknown))
+    client = app.test_client()
+    session_id = store.list_sessions()[0][0]["id"]
+    set_id = store.get_session(session_id)["sets"][0]["id"]
+    urls = ["/api/history", "/api/sessions", "/api/sessions/current", f"/api/sessions/{session_id}",
+            f"/api/sets/{set_id}", "/api/reps", f"/api/reps?session={session_id}", "/api/athletes",
+            "/api/export?format=json"]
+    for url in urls:
+        r = client.get(url, headers={"X-Dowel-Token": TOKEN})
+        assert r.status_code == 200, (url, r.get_data(as_text=True))
+        doc = _strict_json(r.get_data(as_text=True))
+        assert doc is not None, url
+    doc = _strict_json(client.get("/api/history").get_data(as_text=True))
+    assert doc["trends"]["sessions"][0]["overall"]["depth_mean_deg"] is None

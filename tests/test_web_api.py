@@ -86,16 +86,16 @@ def test_put_settings_nothing_partial_applied(client, fake_core):
     assert fake_core.settings.debounce_ms == 20.0
 
 
-@pytest.mark.parametrize("data, content_type, needle", [
-    ("{not json", "application/json", "invalid JSON"),
-    ('{"debounce_ms": 30}', "text/plain", "Content-Type"),
-    ("debounce_ms=30", "application/x-www-form-urlencoded", "Content-Type"),
-    ("", "application/json", "expected a JSON body"),
-    (b"\xff\xfe{", "application/json", "UTF-8"),
+@pytest.mark.parametrize("data, content_type, status, needle", [
+    ("{not json", "application/json", 400, "invalid JSON"),
+    ('{"debounce_ms": 30}', "text/plain", 415, "Content-Type"),
+    ("debounce_ms=30", "application/x-www-form-urlencoded", 415, "Content-Type"),
+    ("", "application/json", 400, "expected a JSON body"),
+    (b"\xff\xfe{", "application/json", 400, "UTF-8"),
 ])
-def test_put_settings_bad_body(client, fake_core, data, content_type, needle):
+def test_put_settings_bad_body(client, fake_core, data, content_type, status, needle):
     resp = client.put("/api/settings", data=data, content_type=content_type)
-    assert resp.status_code == 400
+    assert resp.status_code == status
     assert needle in resp.get_json()["error"]
     assert fake_core.settings.debounce_ms == 20.0
 

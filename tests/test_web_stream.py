@@ -157,7 +157,7 @@ def test_too_many_streams_is_503_json(fake_core):
     open_ = [client.get("/api/stream", buffered=False) for _ in range(2)]
     resp = client.get("/api/stream")
     assert resp.status_code == 503
-    assert "too many" in resp.get_json()["error"]
+    assert "most live views (2)" in resp.get_json()["error"]
     assert fake_core.bus.subscriber_count == 2
     for r in open_:
         r.close()
@@ -171,7 +171,7 @@ class SseReader:
 
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+        self.sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         self.buf = b""
         self.text = b""
         head = self._until(b"\r\n\r\n")
@@ -224,7 +224,8 @@ class SseReader:
 
 @pytest.fixture
 def served(fake_core):
-    app = create_app(fake_core, {"STREAM_HEARTBEAT_S": 60.0})
+    # a dozen phones, all on this machine's one address here
+    app = create_app(fake_core, {"STREAM_HEARTBEAT_S": 60.0, "STREAMS_PER_CLIENT": 16})
     server = make_server(app, host="127.0.0.1", port=0, threads=24)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

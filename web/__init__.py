@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
 from device.runtime.contract import Core
 
@@ -24,24 +23,42 @@ DEFAULTS = {
     "STREAM_HEARTBEAT_S": 10.0,   # comment line that keeps proxies and Wi-Fi from idling out
     "STREAM_RETRY_MS": 2000,      # EventSource reconnect delay after a dropped connection
     "MAX_STREAMS": 64,            # make_server lowers this to fit its thread pool
+    "STREAMS_PER_CLIENT": 4,      # live streams one address may hold (tabs, a phone and a laptop)
     "CALIBRATE_S": 3.0,           # length of the resting hold
     "CALIBRATE_LEAD_IN_S": 3.0,   # countdown before it: time to get both hands on the dowel
     "MAX_CONTENT_LENGTH": 64 * 1024,   # request bodies are small JSON objects
+    "TOKEN": None,                # the device token; without one every change is refused
+    "ALLOWED_HOSTS": (),          # names the device answers to besides its own (a DNS name, a proxy)
 }
 
 
 def create_app(core: Core, config: Optional[dict] = None, store=None) -> Flask:
     """The dashboard app serving ``core``; with a history ``store`` it also
-    registers the history endpoints (``web.history.bp``)."""
+    registers the history endpoints (``web.history.bp``).
+
+    ``config["TOKEN"]`` is the device token every change needs (docs/api.md,
+    "Who may do what"); ``config["ALLOWED_HOSTS"]`` adds names to the ones
+    the device answers to.
+    """
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(DEFAULTS)
     app.config.update(config or {})
+    # Never Werkzeug's interactive debugger, whatever FLASK_DEBUG or the config
+    # say: on a 500 it would hand a shell to anyone on the Wi-Fi.
+    app.config["DEBUG"] = False
+    app.debug = False
     app.config["CORE"] = core
     app.config["STORE"] = store
     app.json.sort_keys = False
 
-    from . import api, pages, plan
+    from . import api, auth, errors, pages, plan, security
+    from .validate import IdConverter
 
+    # Converters are looked up when routes are added: before any blueprint.
+    app.url_map.converters["id"] = IdConverter
+    errors.install(app)
+    security.install(app)          # the Host rule runs first
+    auth.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(plan.bp)
@@ -51,17 +68,4 @@ def create_app(core: Core, config: Optional[dict] = None, store=None) -> Flask:
         from .history import bp as history_bp
 
         app.register_blueprint(history_bp)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        # Under /api every error is JSON, including routing's 404 and 405,
-        # which never reach a blueprint's own handlers.
-        if not request.path.startswith("/api"):
-            return exc
-        response = jsonify({"error": exc.description or exc.name, "field": None})
-        response.status_code = exc.code or 500
-        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
     return app

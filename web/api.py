@@ -1,11 +1,11 @@
 """The JSON API under ``/api``: status, live stream, settings, calibration.
 
-Errors are JSON ``{"error": message, "field": name-or-null}`` with a 4xx code;
+Errors are JSON ``{"error": message, "field": name-or-null}`` with a 4xx code
+(:mod:`web.errors`); every change needs the device token (:mod:`web.auth`).
 docs/api.md lists every endpoint with examples.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -17,7 +17,8 @@ from device.analysis.settings import SettingsError
 from device.hw import constants
 from device.runtime.contract import Core
 
-from .stream import sse_stream, to_json
+from .errors import ApiError, json_object, json_response
+from .stream import sse_stream
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -28,26 +29,31 @@ LEAD_IN_RANGE_S = (0.0, 10.0)
 
 
 class StreamCounter:
-    """How many live streams are open; each holds a server thread while it lasts."""
+    """The open live streams; each holds a server thread while it lasts, so their
+    number is capped, in all and per client address."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: set = set()
+        self._subs: dict = {}            # subscription -> client address
 
     @property
     def open(self) -> int:
         return len(self._subs)
 
-    def acquire(self, sub, limit: int) -> bool:
+    def acquire(self, sub, limit: int, client: str = "", per_client: int = 0) -> None:
+        """Count ``sub`` as open, or ApiError 503 saying which limit it hit."""
         with self._lock:
+            if per_client and sum(1 for c in self._subs.values() if c == client) >= per_client:
+                raise ApiError(503, f"this phone already has {per_client} live views open: "
+                                    "close another dashboard tab")
             if len(self._subs) >= limit:
-                return False
-            self._subs.add(sub)
-            return True
+                raise ApiError(503, f"the device is serving its most live views ({limit}): "
+                                    "close the dashboard on another phone")
+            self._subs[sub] = client
 
     def release(self, sub) -> None:
         with self._lock:
-            self._subs.discard(sub)
+            self._subs.pop(sub, None)
 
     def close_all(self) -> None:
         """End every open stream (server shutdown): each generator sees its
@@ -58,42 +64,8 @@ class StreamCounter:
             sub.close()
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, field=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return json_response({"error": exc.message, "field": exc.field}, exc.status)
-
-
-def json_response(obj, status: int = 200) -> Response:
-    return Response(to_json(obj), status=status, mimetype="application/json")
-
-
 def _core() -> Core:
     return current_app.config["CORE"]
-
-
-def json_body(required: bool = True):
-    """The request's JSON body; ApiError 400 for a wrong content type or bad JSON."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        if required:
-            raise ApiError(400, "expected a JSON body")
-        return None
-    if not request.is_json:
-        raise ApiError(400, f"expected Content-Type: application/json, got {request.mimetype or 'none'}")
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise ApiError(400, "invalid JSON: body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
 
 @bp.get("/status")
@@ -109,9 +81,12 @@ def stream():
     counter: StreamCounter = current_app.extensions["dowel_streams"]
     core = _core()
     sub = core.subscribe(maxsize=int(cfg["STREAM_QUEUE"]))
-    if not counter.acquire(sub, int(cfg["MAX_STREAMS"])):
+    try:
+        counter.acquire(sub, int(cfg["MAX_STREAMS"]), request.remote_addr or "",
+                        int(cfg["STREAMS_PER_CLIENT"]))
+    except ApiError:
         sub.close()
-        raise ApiError(503, "too many live connections; close another dashboard tab")
+        raise
     closed = threading.Event()
 
     def cleanup() -> None:
@@ -154,9 +129,7 @@ def get_settings():
 @bp.put("/settings")
 def put_settings():
     """Validate and apply a partial update as a whole; 400 names the bad field."""
-    changes = json_body()
-    if not isinstance(changes, dict):
-        raise ApiError(400, "expected a JSON object of settings", "settings")
+    changes = json_object(name="settings")
     if not changes:
         raise ApiError(400, "no settings given", "settings")
     try:
@@ -164,7 +137,7 @@ def put_settings():
     except SettingsError as exc:
         raise ApiError(400, exc.message, exc.field) from None
     except OSError as exc:                  # the settings file could not be written
-        raise ApiError(500, f"settings not saved: {exc}") from None
+        raise ApiError(503, f"settings not saved: {exc}") from None
     return json_response(new.to_dict())
 
 
@@ -187,12 +160,10 @@ def options():
 def calibrate():
     """Wait the lead-in, record the resting hold, once more if it was bad (blocks
     that long); 409 with what to do when it cannot be used."""
-    body = json_body(required=False)
+    body = json_object(required=False, name="calibrate")
     duration_s = float(current_app.config["CALIBRATE_S"])
     lead_in_s = float(current_app.config["CALIBRATE_LEAD_IN_S"])
     if body is not None:
-        if not isinstance(body, dict):
-            raise ApiError(400, "expected a JSON object", "calibrate")
         unknown = set(body) - {"duration_s", "lead_in_s"}
         if unknown:
             raise ApiError(400, "unknown field", sorted(unknown)[0])

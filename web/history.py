@@ -2,54 +2,43 @@
 
 Registered by ``web.create_app`` when a store is given.  Reads
 ``current_app.config["STORE"]`` (:class:`device.history.store.Store`),
-``["CORE"]`` (for the history health line) and ``["TOKEN"]`` (the device
-token that guards deleting a session).
+and ``["CORE"]`` (for the history health line).  Changes and the export
+need the device token (:mod:`web.auth`).
 
-Errors are JSON ``{"error": message, "field": name or null}``: 400 for a bad
-value (the field is named), 403 without the token, 404 for an unknown id,
-503 when the database cannot be written (nothing already stored is lost).
+Errors are JSON ``{"error": message, "field": name or null}``
+(:mod:`web.errors`): 400 for a bad value (the field is named), 401 without the
+token, 404 for an unknown id, 503 when the database cannot be written
+(nothing already stored is lost).
 Times are Unix seconds; see docs/history.md for the shapes.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import re
 import sqlite3
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from device.history import export, trends
 from device.history.store import FieldError, StoreError, local_day
-from device.runtime.token import token_matches
+
+from .auth import needs_token
+from .errors import ApiError, error_response, json_object, json_response
+from .validate import check_id, whole_number_arg
 
 bp = Blueprint("history", __name__)
 
-_WHOLE = re.compile(r"^\d{1,9}$")
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, field=None):
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    response = jsonify({"error": exc.message, "field": exc.field})
-    response.status_code = exc.status
-    return response
-
-
-@bp.errorhandler(FieldError)
+# Registered app-wide: other blueprints that use the store (the plan) fail the same way.
+@bp.app_errorhandler(FieldError)
 def _field_error(exc: FieldError):
-    return _api_error(ApiError(400, f"{exc.field}: {exc.message}", exc.field))
+    return error_response(400, f"{exc.field}: {exc.message}", exc.field)
 
 
-@bp.errorhandler(sqlite3.Error)
-@bp.errorhandler(StoreError)
+@bp.app_errorhandler(sqlite3.Error)
+@bp.app_errorhandler(StoreError)
 def _store_error(exc):
-    return _api_error(ApiError(503, f"history is not available: {exc}"))
+    return error_response(503, f"history is not available: {exc}")
 
 
 def _store():
@@ -57,28 +46,17 @@ def _store():
 
 
 def _int_arg(name: str, default, low: int, high: int):
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not _WHOLE.match(raw.strip()) or not low <= int(raw) <= high:
-        raise ApiError(400, f"{name}: must be a whole number from {low} to {high}, got {raw!r}", name)
-    return int(raw)
+    return whole_number_arg(request.args, name, default, low, high)
 
 
 def _athlete_arg():
-    athlete_id = _int_arg("athlete", None, 1, 10 ** 9)
+    """The athlete named by ``?athlete=`` (404 when there is none), else the current one."""
+    athlete_id = _int_arg("athlete", None, 1, 10 ** 12)
     if athlete_id is None:
         return _store().current_athlete_id()
     if _store().get_athlete(athlete_id) is None:
         raise ApiError(404, f"athlete {athlete_id}: no such athlete", "athlete")
     return athlete_id
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "body: expected a JSON object", "body")
-    return body
 
 
 def _history_health():
@@ -101,7 +79,7 @@ def history_summary():
     doc = {"athlete": store.get_athlete(athlete_id)}
     doc.update(trends.summary(store.all_sessions(athlete_id)))
     doc["saving"] = _history_health()
-    return jsonify(doc)
+    return json_response(doc)
 
 
 @bp.get("/api/sessions")
@@ -110,7 +88,7 @@ def sessions_list():
     offset = _int_arg("offset", 0, 0, 10 ** 9)
     athlete_id = _athlete_arg()
     items, total = _store().list_sessions(athlete_id=athlete_id, limit=limit, offset=offset)
-    return jsonify({"sessions": items, "total": total, "limit": limit, "offset": offset})
+    return json_response({"sessions": items, "total": total, "limit": limit, "offset": offset})
 
 
 @bp.get("/api/sessions/current")
@@ -126,40 +104,32 @@ def session_current():
         "ended": None, "set_count": 0, "rep_count": 0, "clean_reps": 0, "manual_reps": 0,
         "clean_pct": None, "sets": []}
     session["athlete"] = athlete["name"]
-    return jsonify(session)
+    return json_response(session)
 
 
-@bp.get("/api/sessions/<int:session_id>")
+@bp.get("/api/sessions/<id:session_id>")
 def session_get(session_id: int):
     session = _store().get_session(session_id)
     if session is None:
         raise ApiError(404, f"session {session_id}: no such session", "id")
     session["trends"] = trends.session_trends(session)
-    return jsonify(session)
+    return json_response(session)
 
 
-@bp.delete("/api/sessions/<int:session_id>")
+@bp.delete("/api/sessions/<id:session_id>")
 def session_delete(session_id: int):
-    expected = current_app.config.get("TOKEN")
-    given = request.headers.get("X-Dowel-Token") or request.form.get("token")
-    if given is None and request.is_json:
-        body = request.get_json(silent=True)
-        given = body.get("token") if isinstance(body, dict) else None
-    if not token_matches(expected, given):
-        message = "token: the device token is needed to delete a session" if not given \
-            else "token: wrong device token"
-        raise ApiError(403, message, "token")
+    """Needs the device token, like every change (web.auth)."""
     if not _store().delete_session(session_id):
         raise ApiError(404, f"session {session_id}: no such session", "id")
-    return jsonify({"deleted": session_id})
+    return json_response({"deleted": session_id})
 
 
-@bp.get("/api/sets/<int:set_id>")
+@bp.get("/api/sets/<id:set_id>")
 def set_get(set_id: int):
     the_set = _store().get_set(set_id)
     if the_set is None:
         raise ApiError(404, f"set {set_id}: no such set", "id")
-    return jsonify(the_set)
+    return json_response(the_set)
 
 
 @bp.get("/api/reps")
@@ -172,20 +142,20 @@ def reps_list():
         raise ApiError(404, f"session {session_id}: no such session", "session")
     items, total = _store().list_reps(session_id=session_id, athlete_id=athlete_id,
                                       limit=limit, offset=offset)
-    return jsonify({"reps": items, "total": total, "limit": limit, "offset": offset})
+    return json_response({"reps": items, "total": total, "limit": limit, "offset": offset})
 
 
 # -- athletes and manual sets ------------------------------------------------------
 @bp.get("/api/athletes")
 def athletes_list():
     store = _store()
-    return jsonify({"athletes": store.athletes(), "current": store.current_athlete_id()})
+    return json_response({"athletes": store.athletes(), "current": store.current_athlete_id()})
 
 
 @bp.post("/api/athletes")
 def athletes_add():
     """``{"name": str, "current": bool (optional: record the next sets for them)}`` -> 201."""
-    body = _json_body()
+    body = json_object()
     name = body.get("name")
     if not isinstance(name, str):
         raise ApiError(400, "name: expected a string", "name")
@@ -197,28 +167,26 @@ def athletes_add():
     if current:
         store.set_current_athlete(athlete["id"])
     athlete["current"] = store.current_athlete_id() == athlete["id"]
-    return jsonify(athlete), 201
+    return json_response(athlete, 201)
 
 
 @bp.put("/api/athletes/current")
 def athletes_select():
     """``{"id": athlete id}``: the next sets are recorded for this athlete."""
-    body = _json_body()
-    athlete_id = body.get("id")
-    if isinstance(athlete_id, bool) or not isinstance(athlete_id, int):
-        raise ApiError(400, "id: expected an athlete id", "id")
+    body = json_object()
+    athlete_id = check_id(body.get("id"), "id")
     try:
         _store().set_current_athlete(athlete_id)
     except KeyError:
         raise ApiError(404, f"id: no athlete {athlete_id}", "id") from None
-    return jsonify({"current": athlete_id})
+    return json_response({"current": athlete_id})
 
 
 @bp.post("/api/manual-sets")
 def manual_set_add():
     """``{"exercise": "kneeling_kettlebell"|"standing_kettlebell", "reps": 1..50,
     "weight_kg": optional number}`` -> 201 with the stored set."""
-    body = _json_body()
+    body = json_object()
     unknown = sorted(set(body) - {"exercise", "reps", "weight_kg"})
     if unknown:
         raise ApiError(400, f"{unknown[0]}: unknown field", unknown[0])
@@ -235,16 +203,18 @@ def manual_set_add():
     core = current_app.config.get("CORE")
     if hasattr(core, "plan_set_done"):          # the plan moves on; the set takes a set number
         core.plan_set_done(the_set["exercise"], by_hand=True)
-    return jsonify(the_set), 201
+    return json_response(the_set, 201)
 
 
 # -- export ------------------------------------------------------------------------
 @bp.get("/api/export")
+@needs_token
 def export_download():
+    """Everyone's history (or one athlete's): personal data, so only for a paired phone."""
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "json"):
-        raise ApiError(400, f"format: must be csv or json, got {fmt!r}", "format")
-    athlete_id = _int_arg("athlete", None, 1, 10 ** 9)
+        raise ApiError(400, f"format: must be csv or json, got {fmt[:24]!r}", "format")
+    athlete_id = _athlete_arg() if request.args.get("athlete", "").strip() else None
     text = export.export_text(_store(), fmt, athlete_id)
     day = _dt.date.today().isoformat()
     mimetype = "text/csv" if fmt == "csv" else "application/json"

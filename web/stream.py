@@ -16,39 +16,10 @@ frames.
 """
 from __future__ import annotations
 
-import json
-import math
 import time
 from typing import Callable, Iterator, Optional
 
-
-def to_json(obj) -> str:
-    """Compact JSON a browser's ``JSON.parse`` accepts: NaN and infinities become null."""
-    try:
-        return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
-    except ValueError:
-        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=_default)
-
-
-def _default(obj):
-    # numpy scalars and other number-likes from the analysis
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if hasattr(obj, "item"):
-        return _finite(obj.item())
-    return obj
+from .errors import to_json  # noqa: F401  (the one NaN-safe writer; imported from here too)
 
 
 def format_event(event_type: str, data) -> bytes:

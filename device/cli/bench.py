@@ -11,8 +11,9 @@ def serve_dashboard(core, threads: int):
     from web import create_app
     from web.server import make_server
 
-    return make_server(create_app(core, {"TOKEN": "bench"}), host="127.0.0.1", port=0,
-                       threads=threads)
+    # every simulated phone comes from this machine's one address
+    config = {"TOKEN": "bench", "STREAMS_PER_CLIENT": threads}
+    return make_server(create_app(core, config), host="127.0.0.1", port=0, threads=threads)
 
 
 def serve_coach(broker_config):

@@ -7,6 +7,20 @@
  */
 "use strict";
 (function () {
+  // Pairing: the link `dowel token` prints opens /#token=...; keep the token on
+  // this phone (history.js reads the same key) and take it out of the address bar.
+  const TOKEN_KEY = "dowel-token";
+  const paired = /^#token=([^&]+)/.exec(location.hash);
+  if (paired) {
+    try { localStorage.setItem(TOKEN_KEY, decodeURIComponent(paired[1])); } catch (e) { /* storage off */ }
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  function tokenHeader() {
+    let token = null;
+    try { token = localStorage.getItem(TOKEN_KEY); } catch (e) { /* storage off */ }
+    return token ? { "X-Dowel-Token": token } : {};
+  }
+
   const POINTS = ["head", "upper_back", "sacrum"];
   const POINT_NAMES = { head: "Head", upper_back: "Upper back", sacrum: "Sacrum" };
   // Coaching per point, from the hip hinge article.
@@ -486,6 +500,8 @@
   // -- device view: calibrate, settings ---------------------------------------------------
   function api(method, url, body) {
     const init = { method, headers: { Accept: "application/json" } };
+    // every change needs the device token; watching does not
+    if (method !== "GET") Object.assign(init.headers, tokenHeader());
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

@@ -56,6 +56,10 @@
   function clock(wall) {
     return wall ? new Date(wall * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }) : "";
   }
+  function tokenHeader() {
+    const token = localStorage.getItem(TOKEN_KEY);
+    return token ? { "X-Dowel-Token": token } : {};
+  }
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then((r) =>
       r.json().catch(() => ({})).then((body) => ({ ok: r.ok, status: r.status, body })));
@@ -89,9 +93,31 @@
       h("h3", { class: "hv-list-title", text: "Sessions" }),
       els.empty, els.list, els.more,
       h("div", { class: "hv-export" },
-        h("a", { class: "button", href: "/api/export?format=csv", download: true, id: "hv-export-csv" }, "Download CSV"),
-        h("a", { class: "button", href: "/api/export?format=json", download: true, id: "hv-export-json" }, "Download JSON")),
+        h("a", { class: "button", href: "/api/export?format=csv", download: true, id: "hv-export-csv", onclick: download }, "Download CSV"),
+        h("a", { class: "button", href: "/api/export?format=json", download: true, id: "hv-export-json", onclick: download }, "Download JSON")),
       buildDialog());
+  }
+
+  // The export is personal data: it needs the device token, which a plain link cannot send.
+  function download(event) {
+    event.preventDefault();
+    const link = event.currentTarget;
+    fetch(link.getAttribute("href"), { headers: tokenHeader() }).then((r) => {
+      if (!r.ok) {
+        return r.json().catch(() => ({})).then((b) => {
+          els.error.textContent = r.status === 401
+            ? "Pair this phone first: open the link that `dowel token` prints." : (b.error || "Could not export.");
+        });
+      }
+      const name = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "");
+      return r.blob().then((blob) => {
+        const a = h("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "dowel-history" });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      });
+    }).catch(() => { els.error.textContent = "The device did not answer."; });
   }
 
   // -- loading ----------------------------------------------------------------------------
@@ -146,13 +172,13 @@
   function onAthleteChange() {
     state.athlete = Number(els.athletes.value);
     // new sets are recorded for the athlete picked here
-    fetch("/api/athletes/current", { method: "PUT", headers: { "Content-Type": "application/json" },
+    fetch("/api/athletes/current", { method: "PUT", headers: { "Content-Type": "application/json", ...tokenHeader() },
       body: JSON.stringify({ id: state.athlete }) }).finally(refresh);
   }
   function addAthlete() {
     const name = window.prompt("Name of the new athlete");
     if (!name) return;
-    fetch("/api/athletes", { method: "POST", headers: { "Content-Type": "application/json" },
+    fetch("/api/athletes", { method: "POST", headers: { "Content-Type": "application/json", ...tokenHeader() },
       body: JSON.stringify({ name, current: true }) })
       .then((r) => r.json().then((b) => ({ ok: r.ok, b })))
       .then(({ ok, b }) => {
@@ -389,7 +415,7 @@
       .then((r) => r.json().catch(() => ({})).then((b) => ({ status: r.status, b })))
       .then(({ status, b }) => {
         els.dialogConfirm.disabled = false;
-        if (status === 403) {
+        if (status === 401) {
           localStorage.removeItem(TOKEN_KEY);      // a stale or mistyped token: ask again
           els.tokenField.hidden = false;
           els.dialogError.textContent = "That token is not right. Check it and try again.";
