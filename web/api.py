@@ -17,6 +17,7 @@ from device.analysis.settings import SettingsError
 from device.hw import constants
 from device.runtime.contract import Core
 
+from .auth import needs_token
 from .errors import ApiError, json_object, json_response
 from .stream import sse_stream
 
@@ -190,3 +191,22 @@ def calibrate():
     return json_response({"calibration": calibration.to_dict(),
                           "settings": _core().settings.to_dict(),
                           "took_s": round(time.monotonic() - started, 2)})
+
+
+@bp.get("/pairing.svg")
+@needs_token
+def pairing_qr():
+    """A QR code of the pairing link, drawn on the device (no network), so a
+    paired phone can pair another: it needs the token, like the link it shows."""
+    import io
+
+    import segno
+
+    # The name and port this phone reached the device by (the Host rule has
+    # checked it is one of the device's own).
+    url = f"http://{request.host}/#token={current_app.config['TOKEN']}"
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=6, border=2, xmldecl=False,
+                                    title="Pair a phone with the smart dowel")
+    return Response(out.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "no-store", "X-Pairing-Url": url})

@@ -12,18 +12,59 @@ tests/test_web_stream.py checks that with a real socket.
 """
 from __future__ import annotations
 
+import socket
 import threading
+import time
 
 import waitress
+from waitress.channel import ClientDisconnected, HTTPChannel
 
 #: Worker threads kept free of streams for the JSON API (settings, calibrate, history).
 THREADS_FOR_API = 4
+#: A client that has taken none of what is waiting for it for this long is not
+#: reading (a phone gone without closing, or one holding a stream slot on
+#: purpose): it is dropped and its thread freed.
+WRITE_TIMEOUT_S = 15.0
+#: The kernel's send buffer per connection.  Linux grows it to megabytes by
+#: itself, which at a status stream's ~10 KB/s would hide a client that does
+#: not read for minutes; this much still fills a Wi-Fi link.
+SEND_BUFFER_BYTES = 64 * 1024
+
+
+class DashboardChannel(HTTPChannel):
+    """Waitress's connection, with a write timeout: waitress only times out idle
+    connections, never one in the middle of a response (a live stream is one
+    response that lasts as long as the phone watches)."""
+
+    write_timeout_s = WRITE_TIMEOUT_S
+
+    def __init__(self, *args, **kwargs):
+        self.last_sent = time.monotonic()
+        super().__init__(*args, **kwargs)
+
+    def _flush_some(self, *args, **kwargs):
+        sent = super()._flush_some(*args, **kwargs)
+        if sent:
+            self.last_sent = time.monotonic()
+        return sent
+
+    def write_soon(self, data):
+        if self.total_outbufs_len and time.monotonic() - self.last_sent > self.write_timeout_s:
+            # What is waiting can never be sent: close the socket (on the loop
+            # thread, which owns it) and end the response, freeing this thread.
+            try:
+                self.server.trigger.pull_trigger(self.handle_close)
+            except OSError:
+                pass                    # the server is closing: it closes every socket itself
+            raise ClientDisconnected(f"nothing read for {self.write_timeout_s:g} s")
+        return super().write_soon(data)
 
 
 class DashboardServer:
     """A waitress server bound at construction; ``run()`` serves until ``close()``."""
 
-    def __init__(self, app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32):
+    def __init__(self, app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32,
+                 write_timeout_s: float = WRITE_TIMEOUT_S):
         if threads < THREADS_FOR_API + 1:
             raise ValueError(f"threads must be at least {THREADS_FOR_API + 1}")
         self.app = app
@@ -45,6 +86,11 @@ class DashboardServer:
             connection_limit=max(100, threads * 4),
             clear_untrusted_proxy_headers=True,
         )
+        # Applied to every accepted connection (not a create_server keyword).
+        self._server.adj.socket_options = list(self._server.adj.socket_options) + [
+            (socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)]
+        channel = type("Channel", (DashboardChannel,), {"write_timeout_s": float(write_timeout_s)})
+        self._server.channel_class = channel
         self.host = self._server.effective_host
         self.port = int(self._server.effective_port)
         self._running = threading.Event()
@@ -98,6 +144,41 @@ class DashboardServer:
         self._server.close()            # the listening socket and the trigger
 
 
-def make_server(app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32) -> DashboardServer:
+def make_server(app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32,
+                write_timeout_s: float = WRITE_TIMEOUT_S) -> DashboardServer:
     """A bound :class:`DashboardServer` (``port=0`` picks a free port: read ``.port``)."""
-    return DashboardServer(app, host=host, port=port, threads=threads)
+    return DashboardServer(app, host=host, port=port, threads=threads, write_timeout_s=write_timeout_s)
+
+
+class DevelopmentServer:
+    """Werkzeug's development server (``dowel run --debug``), with the same
+    ``port``/``run()``/``close()`` as :class:`DashboardServer`.
+
+    Never with Werkzeug's interactive debugger, whatever ``FLASK_DEBUG`` says:
+    it is a Python shell for anyone who can make a request fail.  Built with
+    ``werkzeug.serving.make_server`` (not ``app.run``), which wraps nothing
+    around the app.
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 8080):
+        from werkzeug.serving import make_server as werkzeug_server
+
+        app.debug = False
+        self.app = app
+        self._server = werkzeug_server(host, port, app, threaded=True)
+        self.host = host
+        self.port = int(self._server.server_port)
+
+    def run(self) -> None:
+        self._server.serve_forever()
+
+    def close(self, timeout: float = 10.0) -> None:
+        streams = self.app.extensions.get("dowel_streams")
+        if streams is not None:
+            streams.close_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def development_server(app, host: str = "127.0.0.1", port: int = 8080) -> DevelopmentServer:
+    return DevelopmentServer(app, host=host, port=port)

@@ -51,12 +51,47 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Calibration":
-        try:
-            points = {p: PointCalibration(**data["points"][p]) for p in constants.POINTS}
-            return cls(points=points, tilt_upright_v=float(data["tilt_upright_v"]),
-                       taken_at=float(data.get("taken_at", 0.0)))
-        except (KeyError, TypeError) as exc:
-            raise SettingsError("calibration", f"incomplete calibration record ({exc})") from None
+        """A calibration from its stored form; :class:`SettingsError` names the first
+        value that is missing, not a finite voltage in range, or out of order."""
+        if not isinstance(data, dict) or not isinstance(data.get("points"), dict):
+            raise SettingsError("calibration.points", "expected an object with head, upper_back and sacrum")
+        unknown = sorted(set(data) - {"points", "tilt_upright_v", "taken_at"})
+        if unknown:
+            raise SettingsError(f"calibration.{unknown[0]}", "unknown calibration field")
+        points = {}
+        for p in constants.POINTS:
+            entry = data["points"].get(p)
+            where = f"calibration.points.{p}"
+            if not isinstance(entry, dict) or set(entry) != {"rest_v", "off_v", "on_v"}:
+                raise SettingsError(where, "expected an object with rest_v, off_v and on_v")
+            volts = {k: _volts(f"{where}.{k}", entry[k]) for k in ("rest_v", "off_v", "on_v")}
+            if not volts["off_v"] < volts["on_v"] <= volts["rest_v"]:
+                raise SettingsError(where, "expected off_v < on_v <= rest_v")
+            points[p] = PointCalibration(**volts)
+        if "tilt_upright_v" not in data:
+            raise SettingsError("calibration.tilt_upright_v", "required")
+        taken_at = data.get("taken_at", 0.0)
+        if isinstance(taken_at, bool) or not isinstance(taken_at, (int, float)) \
+                or not 0.0 <= taken_at < 1e11:
+            raise SettingsError("calibration.taken_at", "expected a time in Unix seconds")
+        return cls(points=points, tilt_upright_v=_volts("calibration.tilt_upright_v", data["tilt_upright_v"]),
+                   taken_at=float(taken_at))
+
+
+#: What an ADC input can read (the inputs sit between 0 V and the 3.3 V supply;
+#: a little margin for a supply that runs high).
+CALIBRATION_VOLTS = (0.0, 5.0)
+
+
+def _volts(field: str, raw) -> float:
+    """A finite voltage an input can read, else SettingsError naming ``field``."""
+    lo, hi = CALIBRATION_VOLTS
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise SettingsError(field, f"expected a number of volts, got {type(raw).__name__}")
+    value = float(raw)
+    if not lo <= value <= hi:            # also false for NaN
+        raise SettingsError(field, f"must be a finite voltage from {lo:g} to {hi:g} V")
+    return value
 
 
 #: The exercise ids, from the one vocabulary (titles and cues live there too).
@@ -132,7 +167,7 @@ def _coerce(field: str, raw: Any, current: Any) -> Any:
             raise SettingsError(field, "expected a number")
         try:
             value = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise SettingsError(field, f"expected a number, got {raw!r}") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise SettingsError(field, "expected a finite number")

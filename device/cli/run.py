@@ -32,9 +32,14 @@ def add_parser(subparsers) -> None:
     w.add_argument("--host", help="address to serve the dashboard on (default 0.0.0.0; config: dashboard.host)")
     w.add_argument("--port", type=int, help="port (default 8080; 0 = any free port; config: dashboard.port)")
     w.add_argument("--no-web", action="store_true", help="no dashboard, terminal only")
+    w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a name the dashboard answers to besides this machine's own names and "
+                        "addresses and localhost (repeatable; other Host headers get 421)")
     w.add_argument("--db", metavar="PATH", help="history database (default DATA_DIR/history.db)")
     w.add_argument("--no-history", action="store_true", help="do not store reps")
-    w.add_argument("--debug", action="store_true", help="Flask's development server instead of waitress")
+    w.add_argument("--debug", action="store_true",
+                   help="Flask's development server instead of waitress (for development; "
+                        "never the interactive debugger)")
     w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
     w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
     mqtt_cli.add_flags(p)
@@ -115,7 +120,7 @@ def _bind_dashboard(args, device: Device) -> Optional[int]:
         return None
     from device.runtime.token import TokenError, load_or_create_token
     from web import create_app
-    from web.server import make_server
+    from web.server import development_server, make_server
 
     try:
         device.token = load_or_create_token(device.data_dir)
@@ -124,13 +129,14 @@ def _bind_dashboard(args, device: Device) -> Optional[int]:
         warning = f"{exc}; the dashboard can watch but not change anything"
         print(f"dowel: warning: {warning}", file=sys.stderr, flush=True)
         device.core.warnings.append(warning)
-    device.app = create_app(device.core, {"TOKEN": device.token, "DATA_DIR": str(device.data_dir)},
+    device.app = create_app(device.core, {"TOKEN": device.token, "DATA_DIR": str(device.data_dir),
+                                          "ALLOWED_HOSTS": list(args.allow_host)},
                             store=device.store)
-    if args.debug:
-        device.port = args.port
-        return None
     try:
-        device.server = make_server(device.app, host=args.host, port=args.port)
+        if args.debug:
+            device.server = development_server(device.app, host=args.host, port=args.port)
+        else:
+            device.server = make_server(device.app, host=args.host, port=args.port)
     except OSError as exc:
         return error(f"cannot serve the dashboard on {args.host}:{args.port} ({exc.strerror or exc}); "
                      "pick another port with --port, or --no-web")
@@ -162,12 +168,7 @@ def _notify_systemd(device: Device) -> None:
 
 
 def _serve(args, device: Device) -> None:
-    if args.debug:
-        thread = threading.Thread(target=device.app.run, daemon=True,
-                                  kwargs={"host": args.host, "port": args.port,
-                                          "threaded": True, "use_reloader": False})
-    else:
-        thread = threading.Thread(target=device.server.run, name="waitress", daemon=True)
+    thread = threading.Thread(target=device.server.run, name="dashboard", daemon=True)
     thread.start()
     device.threads.append(thread)
 
@@ -188,7 +189,11 @@ def _print_dashboard(args, device: Device) -> None:
         print(f"Open that address on a phone on the same network "
               f"(on this computer: http://localhost:{device.port}/).", flush=True)
     if device.token:
-        print(f"Device token (to delete history from the page): {device.token}", flush=True)
+        from device.runtime.token import pairing_url
+
+        print(f"Device token (every change from the page needs it): {device.token}", flush=True)
+        print(f"Pair a phone: {pairing_url(shown, device.port, device.token)} "
+              "(or scan the QR code of `dowel token --qr`)", flush=True)
 
 
 def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:

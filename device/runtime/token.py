@@ -1,9 +1,11 @@
-"""The device token: a random secret that guards destructive history actions.
+"""The device token: a random secret that every change on the device needs.
 
-Anyone on the local network can watch the dashboard; deleting a session needs
-the token, which the device prints at start-up (``dowel token`` prints it
-again).  It is created on first use as ``token`` in the data directory,
-readable by its owner only (mode 0600).
+Anyone on the local network can watch the dashboard; changing settings,
+calibrating, athletes, logged sets, deleting and exporting history need the
+token (the web side checks it in constant time).  The device prints it at
+start-up, ``dowel token`` prints it again (``--qr`` as a QR code of the
+pairing link).  It is created on first use as ``token`` in the data
+directory, readable by its owner only (mode 0600).
 """
 from __future__ import annotations
 
@@ -58,6 +60,14 @@ def _load_or_create(data_dir: Path, path: Path) -> str:
         if tmp.exists():
             tmp.unlink()
     return token
+
+
+def pairing_url(host: str, port: int, token: str) -> str:
+    """The link that pairs a phone: the page moves the token from the fragment
+    into the phone's storage (the fragment never reaches the network)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"                   # an IPv6 address
+    return f"http://{host}:{int(port)}/#token={token}"
 
 
 def token_matches(expected: str, given) -> bool:
