@@ -66,7 +66,8 @@ def served(tmp_path, fake_core):
 
 def open_page(browser, url, scheme):
     context = browser.new_context(viewport={"width": 360, "height": 780}, device_scale_factor=2,
-                                  color_scheme=scheme, accept_downloads=True)
+                                  color_scheme=scheme, accept_downloads=True,
+                                  bypass_csp=True)   # wait_for_function evaluates strings
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -174,7 +174,9 @@ new MutationObserver(() => {
 
 
 def open_page(chromium, url: str):
-    page = chromium.new_page(viewport=PHONE, device_scale_factor=2, color_scheme="dark")
+    # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's
+    # CSP forbids (tests/test_web_csp_browser.py checks the page under its CSP)
+    page = chromium.new_page(viewport=PHONE, device_scale_factor=2, color_scheme="dark", bypass_csp=True)
     errors: list = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url + "/#token=" + DEVICE_TOKEN)

@@ -176,26 +176,35 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
-def json_body(required: bool = True) -> Any:
-    """The request's JSON body (``None`` when empty and not ``required``).
+_ABSENT = object()
 
-    415 when the body is not ``application/json``, 400 for bad JSON.
-    """
+
+def _read_body(required: bool):
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
             raise ApiError(400, "expected a JSON body", "body")
-        return None
+        return _ABSENT
     if not request.is_json:
         raise ApiError(415, f"expected Content-Type: application/json, got {request.mimetype or 'none'}",
                        "body")
     return parse_json(raw)
 
 
+def json_body(required: bool = True) -> Any:
+    """The request's JSON body (``None`` when empty and not ``required``).
+
+    415 when the body is not ``application/json``, 400 for bad JSON.
+    """
+    body = _read_body(required)
+    return None if body is _ABSENT else body
+
+
 def json_object(required: bool = True, name: str = "body") -> Optional[dict]:
-    """The body as a JSON object (400 naming ``name`` when it is another type)."""
-    body = json_body(required)
-    if body is None:
+    """The body as a JSON object (``None`` when empty and not ``required``;
+    400 naming ``name`` when it is anything but an object, ``null`` included)."""
+    body = _read_body(required)
+    if body is _ABSENT:
         return None
     if not isinstance(body, dict):
         raise ApiError(400, f"{name}: expected a JSON object", name)

@@ -17,12 +17,8 @@ _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 
 def check_id(value, field: str = "id") -> int:
-    """``value`` as an id (a JSON integer or a string of digits), else 400."""
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, str) and _DIGITS.match(value):
-        value = int(value)
-    if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+    """``value`` (a JSON integer) as an id, else 400 naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise ApiError(400, f"{field}: must be a positive whole number below 2^63", field)
     return value
 
@@ -38,7 +34,8 @@ class IdConverter(BaseConverter):
     part_isolating = True
 
     def to_python(self, value: str) -> int:
-        return check_id(value if len(value) <= 19 else "x", "id")
+        # at most 19 digits are converted: 2^63 has 19
+        return check_id(int(value) if _DIGITS.match(value) else None, "id")
 
     def to_url(self, value) -> str:
         return str(int(value))

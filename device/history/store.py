@@ -317,6 +317,9 @@ class Store:
         name = (name or "").strip()
         if not name or len(name) > 60:
             raise FieldError("name", "must be 1 to 60 characters")
+        if not name.isprintable():
+            # NUL, newlines and terminal escapes would reach `dowel history` and the export
+            raise FieldError("name", "must be printable characters only (no control characters)")
         try:
             with self._tx() as db:
                 cur = db.execute("INSERT INTO athletes (name, created) VALUES (?, ?)",
