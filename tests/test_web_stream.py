@@ -373,3 +373,15 @@ def test_a_slow_phone_loses_its_oldest_events_not_the_core(fake_core):
     assert got == [47, 48, 49, 50]
     resp.close()
     assert fake_core.bus.subscriber_count == 0
+
+
+def test_stream_counter_acquire_says_yes_or_no():
+    """The coach's screen counts its streams with acquire() (True/False); the
+    dashboard's admit() says which limit was hit."""
+    from web.api import StreamCounter
+
+    counter = StreamCounter()
+    assert counter.acquire("a", 2) is True and counter.acquire("b", 2) is True
+    assert counter.acquire("c", 2) is False and counter.open == 2
+    counter.release("a")
+    assert counter.acquire("c", 2) is True

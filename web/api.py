@@ -41,8 +41,9 @@ class StreamCounter:
     def open(self) -> int:
         return len(self._subs)
 
-    def acquire(self, sub, limit: int, client: str = "", per_client: int = 0) -> None:
-        """Count ``sub`` as open, or ApiError 503 saying which limit it hit."""
+    def admit(self, sub, limit: int, client: str = "", per_client: int = 0) -> None:
+        """Count ``sub`` as open, or ApiError 503 saying which limit it hit:
+        ``limit`` in all, ``per_client`` from the address ``client`` (0: no limit)."""
         with self._lock:
             if per_client and sum(1 for c in self._subs.values() if c == client) >= per_client:
                 raise ApiError(503, f"this phone already has {per_client} live views open: "
@@ -51,6 +52,14 @@ class StreamCounter:
                 raise ApiError(503, f"the device is serving its most live views ({limit}): "
                                     "close the dashboard on another phone")
             self._subs[sub] = client
+
+    def acquire(self, sub, limit: int) -> bool:
+        """Count ``sub`` as open unless ``limit`` are (False then)."""
+        try:
+            self.admit(sub, limit)
+        except ApiError:
+            return False
+        return True
 
     def release(self, sub) -> None:
         with self._lock:
@@ -83,8 +92,8 @@ def stream():
     core = _core()
     sub = core.subscribe(maxsize=int(cfg["STREAM_QUEUE"]))
     try:
-        counter.acquire(sub, int(cfg["MAX_STREAMS"]), request.remote_addr or "",
-                        int(cfg["STREAMS_PER_CLIENT"]))
+        counter.admit(sub, int(cfg["MAX_STREAMS"]), request.remote_addr or "",
+                      int(cfg["STREAMS_PER_CLIENT"]))
     except ApiError:
         sub.close()
         raise
