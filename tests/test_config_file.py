@@ -217,6 +217,7 @@ def test_dowel_config_prints_each_value_and_where_it_came_from(tmp_path, capsys,
                      rows["detection.debounce_ms"])
     assert re.search(r"17\s+default$", rows["pins.led"])
     assert "never rewrites the config file" in out
+    assert "The page can change: adc.chip, adc.data_rate, adc.gain, detection.sensitivity" in out
     assert f"Config file:  {path}" in out
 
 

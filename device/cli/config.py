@@ -118,6 +118,7 @@ def cmd_config(args) -> int:
     print(f"Config file:  {config.path if config.path else f'{path} (not there: defaults)'}")
     print(f"Page changes: {store.path}{'' if store.path.exists() else ' (none yet)'}")
     print(COMBINING)
+    print("The page can change: " + ", ".join(k.dotted for k in config_file.KEYS if k.setting) + ".")
     print()
     width = max(len(k.dotted) for k in config_file.KEYS)
     vwidth = max(len(config_file.format_value(k, v)) for k, v, _ in rows)
