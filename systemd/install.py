@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ class Installer:
         self.root = Path(root).resolve()
         self.staged = self.root != Path("/")
         self.reboot_reasons: list = []
+        self.port = 8080
         self.log_lines: list = []
 
     # -- the two kinds of action: files under root, and commands -----------
@@ -203,8 +205,8 @@ class Installer:
 
     def avahi(self) -> None:
         """Publish the dashboard over mDNS/DNS-SD so a phone finds http://<hostname>.local:PORT/."""
-        port = self._dashboard_port()
-        self.write(AVAHI, avahi_service(port))
+        self.port = self._dashboard_port()
+        self.write(AVAHI, avahi_service(self.port))
 
     def _dashboard_port(self) -> int:
         sys.path.insert(0, str(SRC))
@@ -224,7 +226,8 @@ class Installer:
         print("  status:    systemctl status smart-dowel")
         print("  log:       journalctl -u smart-dowel -f   (the dashboard URL and the device token)")
         print("  config:    /etc/smart-dowel/config.toml   (then: sudo systemctl restart smart-dowel)")
-        print("  dashboard: http://$(hostname).local:8080/")
+        host = "<hostname>" if self.staged else socket.gethostname()
+        print(f"  dashboard: http://{host}.local:{self.port}/")
         if self.reboot_reasons:
             print(f"Reboot needed: {'; '.join(self.reboot_reasons)}.  Run: sudo reboot")
 

@@ -81,6 +81,7 @@ def test_a_staged_install_writes_every_file_with_its_mode(root):
     boot = (root / "boot/firmware/config.txt").read_text()
     assert boot == PI_CONFIG_TXT + "dtparam=i2c_arm_baudrate=400000\n"
     assert "Reboot needed" in out
+    assert "dashboard: http://<hostname>.local:8080/" in out
 
 
 def test_the_staged_install_records_owners_and_commands_and_runs_none(root):
@@ -119,6 +120,7 @@ def test_a_second_run_upgrades_and_keeps_config_token_and_history(root):
     assert (root / "boot/firmware/config.txt").read_text().count("i2c_arm_baudrate") == 1
     assert "Reboot needed" not in out
     # the published port follows the config file
+    assert "dashboard: http://<hostname>.local:8090/" in out
     assert "<port>8090</port>" in (root / "etc/avahi/services/smart-dowel.service").read_text()
     assert log_of(root).count(f"kept /etc/smart-dowel/config.toml") == 1
 
