@@ -30,7 +30,7 @@ def test_run_under_systemd_notifies_pings_and_stops_cleanly(tmp_path):
     env = {**os.environ, "NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "400000",
            "DOWEL_DATA_DIR": str(tmp_path)}
     env.pop("WATCHDOG_PID", None)
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--mock", "--quiet",
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--mock", "--quiet", "--speed", "4",
                              "--config", str(config)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -39,6 +39,13 @@ def test_run_under_systemd_notifies_pings_and_stops_cleanly(tmp_path):
         assert "frames/s" in ready["STATUS"]
         pings = [messages(sock) for _ in range(3)]
         assert all(p.get("WATCHDOG") == "1" and "frames/s" in p["STATUS"] for p in pings)
+        # stop in the middle of a set, a rep or more into it
+        for _ in range(500):
+            status = messages(sock).get("STATUS", "")
+            if ", set " in status and ", rep 0," not in status:
+                break
+        else:
+            raise AssertionError(f"no set under way in the status lines: {status}")
         proc.send_signal(signal.SIGTERM)
         while True:
             last = messages(sock)
@@ -53,6 +60,9 @@ def test_run_under_systemd_notifies_pings_and_stops_cleanly(tmp_path):
     assert "Stopped." in out and "Dashboard: http://127.0.0.1:" in out
     db = sqlite3.connect(tmp_path / "history.db")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    # the set under way was finished on the way out, not left open
+    assert db.execute("SELECT COUNT(*) FROM sets").fetchone()[0] >= 1
+    assert db.execute('SELECT COUNT(*) FROM sets WHERE "end" IS NULL').fetchone()[0] == 0
 
 
 def test_run_with_a_bad_config_file_stops_with_exit_2(tmp_path):
