@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,10 +135,12 @@ class Installer:
         if not self.path(f"{VENV}/bin/python").exists():
             self.run("python3", "-m", "venv", "--system-site-packages", VENV)
         pip = f"{VENV}/bin/pip"
-        self.run(pip, "install", "--quiet", f"{SRC}[pi]")
-        # The same version number twice would keep the old code: reinstall this
-        # package itself (only it) on every upgrade.
-        self.run(pip, "install", "--quiet", "--no-deps", "--force-reinstall", str(SRC))
+        with tempfile.TemporaryDirectory(prefix="smart-dowel-build-") as tmp:
+            src = self._build_copy(Path(tmp))
+            self.run(pip, "install", "--quiet", f"{src}[pi]")
+            # The same version number twice would keep the old code: reinstall this
+            # package itself (only it) on every upgrade.
+            self.run(pip, "install", "--quiet", "--no-deps", "--force-reinstall", str(src))
         docs = self.path(f"{PREFIX}/doc")
         if docs.exists():
             shutil.rmtree(docs)
@@ -151,6 +154,16 @@ class Installer:
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(f"{VENV}/bin/dowel")
         self.record(f"link {COMMAND_LINK} -> {VENV}/bin/dowel")
+
+    def _build_copy(self, tmp: Path) -> Path:
+        """The source to build from.  On the Pi a copy: pip run as root would leave
+        root-owned build files in the user's clone (and break its own `make setup`)."""
+        if self.staged:
+            return SRC
+        copy = tmp / "src"
+        shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "__pycache__", "*.egg-info", "build", "output", ".pytest_cache"))
+        return copy
 
     def data_dir(self) -> None:
         """Settings, token and history: made if missing, never emptied."""

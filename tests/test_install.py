@@ -155,3 +155,11 @@ def test_without_root_on_the_real_system_it_refuses(monkeypatch, capsys):
     monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
     assert install.main(["install"]) == 1
     assert "sudo make install" in capsys.readouterr().err
+
+
+def test_on_the_pi_pip_builds_from_a_copy_without_the_clones_own_files(tmp_path):
+    copy = install.Installer("/")._build_copy(tmp_path)
+    names = {p.name for p in copy.iterdir()}
+    assert {"device", "web", "pyproject.toml", "README.md", "hardware"} <= names
+    assert not names & {".git", ".venv", ".pytest_cache"}
+    assert not list(copy.rglob("__pycache__"))
