@@ -37,7 +37,7 @@ class Schedule:
 
     chip: str = "ADS1115"
     data_rate: int = 860
-    read: str = "pipelined+rdy"         # or "pipelined, no rdy", "driver AnalogIn"
+    read: str = "continuous+rdy"        # or "pipelined+rdy", "pipelined, no rdy", "driver AnalogIn"
     tilt_every: int = constants.TILT_EVERY_FRAMES
 
     @property
@@ -46,7 +46,8 @@ class Schedule:
         return f"{self.chip} {self.data_rate} SPS, {self.read}, {tilt}"
 
 
-_READS = {"pipelined+rdy": dict(pipelined=True, ready_pin=True),
+_READS = {"continuous+rdy": dict(pipelined=True, ready_pin=True, continuous=True),
+          "pipelined+rdy": dict(pipelined=True, ready_pin=True),
           "pipelined, no rdy": dict(pipelined=True, ready_pin=False),
           "driver AnalogIn": dict(pipelined=False, ready_pin=False)}
 
@@ -59,11 +60,13 @@ CONFIGS = (
     (PI_ZERO_2W.at(100_000), DEFAULT),
     (PI_4, DEFAULT),
     (PI_5, DEFAULT),
-    (IDEAL, DEFAULT),
     (PI_ZERO_2W, Schedule(tilt_every=1)),
-    (PI_ZERO_2W, Schedule("ADS1115", 475)),
     (PI_ZERO_2W, Schedule("ADS1015", 920)),
     (PI_ZERO_2W, Schedule("ADS1015", 1600)),
+    (PI_ZERO_2W, Schedule(read="pipelined+rdy")),
+    (PI_ZERO_2W, Schedule(read="pipelined+rdy", tilt_every=1)),
+    (PI_ZERO_2W.at(100_000), Schedule(read="pipelined+rdy")),
+    (IDEAL, Schedule(read="pipelined+rdy")),
     (PI_ZERO_2W, Schedule(read="pipelined, no rdy")),
     (PI_ZERO_2W, Schedule(read="driver AnalogIn", tilt_every=1)),
 )

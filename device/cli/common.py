@@ -115,10 +115,9 @@ def build_core(args, settings, settings_store, max_frames=None):
 
 
 def _build_pi_core(args, settings, settings_store, max_frames):
-    from gpiozero import DigitalInputDevice
-
     from device.hw import constants
     from device.hw.adc import DowelAdc, open_pi_bus
+    from device.hw.ready import ReadyLine
     from device.hw.alerts import Alerts
     from device.runtime.core import DowelCore
 
@@ -130,14 +129,15 @@ def _build_pi_core(args, settings, settings_store, max_frames):
     bus_holder: dict = {}
     # ALERT/RDY (open drain, active low) tells when a conversion is done without
     # polling over I2C; DowelAdc falls back to polling if the wire is not there.
-    rdy = DigitalInputDevice(pin("alert_rdy"), pull_up=True) if wired else None
+    rdy = ReadyLine(pin("alert_rdy")) if wired else None
 
     def adc_factory(s):
         if "bus" not in bus_holder:
             bus_holder["bus"] = open_pi_bus()
         return DowelAdc(bus_holder["bus"], chip=s.chip, gain=s.gain, data_rate=s.data_rate,
-                        address=address, ready=(lambda: rdy.is_active) if rdy is not None else None,
-                        tilt_every=constants.TILT_EVERY_FRAMES)
+                        address=address, ready=rdy.is_ready if rdy is not None else None,
+                        ready_edges=rdy.edges if rdy is not None and constants.CONTINUOUS_READS
+                        else None, tilt_every=constants.TILT_EVERY_FRAMES)
 
     alerts = Alerts(None, led_pin=pin("led"), buzzer_pin=pin("buzzer"), button_pin=pin("button"),
                     buzzer_enabled=settings.buzzer)

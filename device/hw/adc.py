@@ -10,6 +10,7 @@ here swallows a fault.
 """
 from __future__ import annotations
 
+import collections
 import errno
 import logging
 from typing import Callable, Optional, Tuple
@@ -40,6 +41,15 @@ PLAIN_FRAMES_AFTER_MISSES = 200
 EARLIEST_END = 1 / 1.1
 SLEEP_MARGIN_S = 0.00015
 MIN_SLEEP_S = 0.0001
+#: The most the ALERT/RDY edge counter may lag the line (a Pi hands GPIO edges to
+#: Python on a thread: an ESTIMATE for a loaded Pi Zero 2 W, not a measurement);
+#: waited out once when continuous reads begin, so an old edge is not taken for ours.
+EDGE_LAG_MAX_S = 0.0003
+#: Continuous mode: a read or MUX write must end this long before the earliest
+#: moment the next result can land to count as unambiguous.
+DEADLINE_GUARD_S = 0.00002
+#: The learned period is taken this much shorter, for the counter's jitter.
+PERIOD_LEARN_MARGIN = 0.01
 #: How long ALERT/RDY may stay quiet before the chip is asked over I2C.
 READY_TIMEOUT_PERIODS = 3
 READY_TIMEOUT_S = 0.005
@@ -73,6 +83,18 @@ class DowelAdc:
       set up as a conversion-ready output and the end of a conversion is seen
       on the pin instead of by I2C polls.  If the line never moves, polling
       takes over.
+    * ``ready_edges``: optional callable, ``(count, age_s)``: the number of
+      conversion-ready pulses ALERT/RDY has given so far and how long ago the
+      last of them was, by its edge timestamp (:class:`device.hw.ready.ReadyLine`
+      on a Pi; the count may lag the line, the timestamp does not).  With it the
+      chip converts *continuously* and the next channel's MUX is written while
+      the current conversion runs (the datasheet: a config written during a
+      conversion applies from the next one), so the chip never waits for the
+      host: the only schedule that reaches about the full data rate with a Pi's
+      per-transaction overhead.  Each result is attributed by counting pulses;
+      a transaction that straddles a pulse makes its result ambiguous, and it
+      is thrown away and converted again.  Without the counter, or when the
+      host cannot keep up, it falls back to pipelined single-shot reads.
     * ``tilt_every=N`` (pipelined only): the tilt is converted on every Nth
       frame and held in between.  The hinge angle changes about ten times
       slower than contact does, so the contact points get the conversions.
@@ -85,7 +107,9 @@ class DowelAdc:
     def __init__(self, i2c, chip: str = "ADS1115", gain: float = constants.ADS_GAIN,
                  data_rate: Optional[int] = None, address: int = constants.ADS_ADDRESS, *,
                  pipelined: bool = True, ready: Optional[Callable[[], bool]] = None,
-                 clock=None, tilt_every: int = 1) -> None:
+                 clock=None, tilt_every: int = 1,
+                 ready_edges: Optional[Callable[[], int]] = None,
+                 edge_lag_max_s: float = EDGE_LAG_MAX_S) -> None:
         if chip not in _DRIVERS:
             raise ValueError(f"chip must be one of {', '.join(_DRIVERS)}, not {chip!r}")
         if not isinstance(tilt_every, int) or tilt_every < 1:
@@ -100,6 +124,15 @@ class DowelAdc:
         self.ready = ready
         self.clock = clock or RealClock()
         self.tilt_every = tilt_every if pipelined else 1
+        self.ready_edges = ready_edges if pipelined else None
+        self.edge_lag_max_s = edge_lag_max_s
+        self._first_pulse = None
+        self._last_pulse = (0, 0.0)
+        #: Continuous-mode results lost (read too late or ambiguous) and read again.
+        self.lost_results = 0
+        self._chain = None                      # continuous mode: see _read_continuous
+        self._cont_may_run = False              # the chip may be converting continuously
+        self._single_shot_frames_left = 0       # continuous mode paused (host too slow)
         #: Pipelined results that could not be trusted and were converted again.
         self.pipeline_misses = 0
         self._plain_frames_left = 0
@@ -198,6 +231,8 @@ class DowelAdc:
                 # A start written into a running conversion is ignored and the
                 # next result would be the wrong channel's: let it finish first.
                 self._carry_t = None
+                if self._cont_may_run:
+                    self._leave_continuous()
                 self._wait_idle()
                 self._maybe_busy = False
             if not self.pipelined:
@@ -207,13 +242,18 @@ class DowelAdc:
             if self._plain_frames_left > 0:
                 self._plain_frames_left -= 1
                 raw = self._read_plain(order)
+            elif self.ready_edges is not None and self.ready is not None and \
+                    self._single_shot_frames_left == 0:
+                raw = self._read_continuous(order)
             else:
+                self._single_shot_frames_left = max(self._single_shot_frames_left - 1, 0)
                 raw = self._read_pipelined(order)
         except OSError:
             # The chip may have been reset (unplugged): set the ALERT/RDY mode up
             # again with the first read that gets through.
             self._maybe_busy = True
             self._carry_t = None
+            self._chain = None
             self._needs_setup = self.ready is not None
             raise
         self._frame_index += 1
@@ -297,6 +337,182 @@ class DowelAdc:
                 self._carry_t = None
                 self._maybe_busy = True
         return raw
+
+    # -- continuous mode, MUX one conversion ahead ---------------------------------------
+    def _read_continuous(self, order) -> list:
+        """One frame from continuous conversions (see ``ready_edges`` in the class
+        docstring).
+
+        The edge counter may lag the line (a Pi delivers GPIO edges to Python
+        through a thread), so results are attributed by time: every pulse's
+        moment is known from the edge timestamps (back to back, evenly spaced),
+        every MUX write's from the host's clock before and after it.  The
+        conversion that began at a pulse used the MUX of the last write that
+        had surely ended by then; a pulse inside a write's window leaves it
+        unknown.  A result read after the earliest moment the next one could
+        land is only kept if every conversion it could be has the same channel.
+        A result nobody can attribute is thrown away and converted again.
+
+        ``self._chain`` carries across frames: pulses counted, the moment of
+        the last one, and the channel converting since it (None if unknown);
+        ``self._writes`` the recent MUX writes as (start, end, channel).
+        """
+        raw = [0] * len(self._mux)
+        need = list(order)
+        lost = 0
+        if self._chain is None:
+            if self._carry_t is not None:   # a single shot from the pipelined reads runs
+                self._carry_t = None
+                self._wait_idle()
+            self._enter_continuous(need)
+        clock = self.clock
+        while need:
+            count, t_count, current = self._chain
+            seen, t_seen = self._wait_edge(count, t_count)
+            spacing = (t_seen - t_count) / (seen - count)
+
+            def started_at(pulse: int):
+                """Channel of the conversion that began at ``pulse`` (None: unknown)."""
+                if pulse == count:
+                    return current
+                return self._mux_at(t_count + (pulse - count) * spacing)
+
+            done, current = started_at(seen - 1), started_at(seen)
+            value = self._result()
+            t_read = clock.now()
+            period_min = self._period_min()
+            if t_read > t_seen + period_min - DEADLINE_GUARD_S:
+                # Later results may already be in the register: keep it only if
+                # each conversion it could be is the same channel.
+                later = int((t_read - t_seen) / period_min) + 1
+                period = self._period_est(spacing)
+                could_be = {done, current} | {self._mux_at(t_seen + k * period)
+                                              for k in range(1, later + 1)}
+                if len(could_be) != 1:
+                    done = None
+            if done is not None and done in need:
+                raw[done] = value
+                need.remove(done)
+            else:
+                lost += done is None
+            following = next((c for c in need if c != current), None)
+            if following is None:
+                following = order[0] if current != order[0] else 1     # the next frame's
+            t_write = clock.now()
+            self._write_register(registers.POINTER_CONFIG, self._cont_words[following])
+            self._writes.append((t_write, clock.now(), following))
+            self._chain = (seen, t_seen, current)
+            self._note_pulse(seen, t_seen)
+            if lost > 2:
+                self._fall_back_from_continuous()
+                if need:
+                    rest = self._read_plain(tuple(need))
+                    for c in need:
+                        raw[c] = rest[c]
+                break
+        self.lost_results += lost
+        return raw
+
+    def _mux_at(self, t: float):
+        """The channel in the config register at moment ``t``: the last write that
+        had surely ended; None if ``t`` falls inside a write or before them all."""
+        value = None
+        for start, end, channel in self._writes:
+            if end + DEADLINE_GUARD_S <= t:
+                value = channel
+            elif start - DEADLINE_GUARD_S < t:
+                return None
+            else:
+                break
+        return value
+
+    def _period_est(self, spacing: float) -> float:
+        first = self._first_pulse
+        if first is not None and self._last_pulse[0] - first[0] >= 64:
+            (n0, t0), (n1, t1) = first, self._last_pulse
+            return (t1 - t0) / (n1 - n0)
+        return spacing if spacing > 0 else 1.0 / self._data_rate
+
+    def _period_min(self) -> float:
+        """The shortest the chip's period can be: learned from the pulses once enough
+        were counted, else the nominal one with the oscillator 10 % fast."""
+        first = self._first_pulse
+        if first is not None and self._last_pulse[0] - first[0] >= 64:
+            (n0, t0), (n1, t1) = first, self._last_pulse
+            return (t1 - t0) / (n1 - n0) * (1.0 - PERIOD_LEARN_MARGIN)
+        return EARLIEST_END / self._data_rate
+
+    def _note_pulse(self, count: int, t_seen: float) -> None:
+        if self._first_pulse is None:
+            self._first_pulse = (count, t_seen)
+        self._last_pulse = (count, t_seen)
+
+    def _enter_continuous(self, need) -> None:
+        """From idle: start converting ``need[0]`` continuously, queue ``need[1]``."""
+        self._cont_words = tuple((w & ~(registers.OS | registers.MODE_SINGLE))
+                                 for w in self._start_words)
+        first = need[0]
+        second = need[1] if len(need) > 1 else first
+        if self._needs_setup:               # the chip was reset: ALERT/RDY mode again
+            self._setup_ready()
+            self._needs_setup = False
+        # The chip is idle; let the counter catch up with the pulse that ended
+        # the last conversion, so no late count is taken for one of ours.
+        self.clock.sleep(self.edge_lag_max_s)
+        count, _ = self.ready_edges()
+        t_before = self.clock.now()
+        self._write_register(registers.POINTER_CONFIG, self._cont_words[first])
+        self._cont_may_run = True
+        t_second = self.clock.now()
+        self._write_register(registers.POINTER_CONFIG, self._cont_words[second])
+        # The first conversion began with the first write; the queued MUX applies
+        # from a pulse after the second write (or is unknown, if one fell inside it).
+        self._writes = collections.deque([(t_before, t_second, first),
+                                          (t_second, self.clock.now(), second)], maxlen=8)
+        self._chain = (count, t_second, first)
+        self._first_pulse = None
+        self._last_pulse = (count, t_before)
+        self._at_config = False
+
+    def _wait_edge(self, count: int, t_pulse: float):
+        """Until the counter passes ``count``: sleep through the part of the
+        conversion that cannot have ended, then watch it.  Returns the count and
+        when its last pulse was (the edge's own timestamp, not when it was seen)."""
+        clock = self.clock
+        period = 1.0 / self._data_rate
+        delay = t_pulse + self._period_min() - SLEEP_MARGIN_S - clock.now()
+        if delay > MIN_SLEEP_S:
+            clock.sleep(delay)
+        deadline = t_pulse + READY_TIMEOUT_PERIODS * period + READY_TIMEOUT_S + self.edge_lag_max_s
+        spins = 0
+        while True:
+            seen, age_s = self.ready_edges()
+            now = clock.now()
+            if seen > count:
+                return seen, now - age_s
+            spins += 1
+            if spins >= MAX_SPINS or now > deadline:
+                log.warning("ALERT/RDY pulses do not follow the conversions; "
+                            "reading single-shot instead")
+                self.ready_edges = None
+                self._fall_back_from_continuous()
+                raise OSError(errno.ETIMEDOUT, "no conversion-ready pulse from the "
+                                               f"{self.chip}")
+
+    def _leave_continuous(self) -> None:
+        """Back to single-shot: the running conversion ends, then the chip powers down."""
+        self._write_register(registers.POINTER_CONFIG, self._idle_word())
+        self._cont_may_run = False
+        self._at_config = False
+
+    def _fall_back_from_continuous(self) -> None:
+        # The host cannot keep up (slow bus, busy CPU): pipelined single shots for a while.
+        self._chain = None
+        self._leave_continuous()
+        self._maybe_busy = True
+        self._wait_idle()
+        self._maybe_busy = False
+        self._single_shot_frames_left = PLAIN_FRAMES_AFTER_MISSES
 
     def _start(self, index: int) -> float:
         """Config write with OS=1 and the channel's MUX: starts one conversion.
@@ -397,6 +613,7 @@ class DowelAdc:
         # new ones: let it run out and start afresh.  The chip gets the new
         # config at once (it applies from the next conversion).
         self._carry_t = None
+        self._chain = None
         self._maybe_busy = True
         self._at_config = False
         if self._device is not None:

@@ -18,6 +18,10 @@ I2C_BUS_HZ = 400_000
 #: in between (the hinge angle changes about ten times slower than contact),
 #: so the three contact points get the conversions.
 TILT_EVERY_FRAMES = 4
+#: ...and with ALERT/RDY wired the chip converts continuously, the next channel's
+#: MUX written while the current conversion runs, so it never waits for the host
+#: (DowelAdc's ``ready_edges``); single shots are the fallback.
+CONTINUOUS_READS = True
 
 # BCM pin numbers.
 PIN_SDA = 2

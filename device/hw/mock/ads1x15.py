@@ -78,6 +78,7 @@ class EmulatedADS1x15:
         self.osc_factor = 1.0 + random.Random(seed).uniform(-osc_tolerance, osc_tolerance)
         self._conversions = 0       # completed conversions since power-on
         self._stuck: Dict[int, float] = {}      # injected faults: input -> volts
+        self._rdy_pulses = 0        # conversion-ready pulses given on ALERT/RDY
         self.bus = None             # the EmulatedI2C it hangs on, which knows the wire time
         self.reset()
 
@@ -94,6 +95,7 @@ class EmulatedADS1x15:
         self._conv_end = 0.0
         self._conv_cfg = self._config
         self._last_done = -math.inf
+        self._prev_done = -math.inf
         self._comp_count = 0
         self._comp_active = False
         self._comp_high = False     # the alert came from a result above Hi_thresh
@@ -149,6 +151,12 @@ class EmulatedADS1x15:
             code <<= 4                  # 12-bit result, left-justified
         self._conversion = code & 0xFFFF
         self._conversions += count
+        if self.conversion_ready_mode:
+            self._rdy_pulses += count       # ALERT/RDY pulses (falls) once per result
+        if count > 1:
+            self._prev_done = start         # back to back: the one before ended as this began
+        else:
+            self._prev_done = self._last_done
         self._last_done = end
         self._compare(signed16(self._conversion), cfg)
 
@@ -279,6 +287,16 @@ class EmulatedADS1x15:
             asserted = self._comp_active
         active_high = bool(cfg & COMP_POL_ACTIVE_HIGH)
         return asserted == active_high
+
+    def pulses_before(self, t: float):
+        """``(count, time)``: conversions completed by ``t`` and when the last of
+        them ended (``t`` not after now, at most one period back): what an edge
+        counter on ALERT/RDY that lags the line shows, with the kernel's
+        timestamp of the last edge."""
+        self._advance(self._now())
+        if self._last_done > t:
+            return self._rdy_pulses - 1, self._prev_done
+        return self._rdy_pulses, self._last_done
 
     @property
     def conversions(self) -> int:

@@ -28,15 +28,34 @@ def mock_pin_factory():
     return MockFactory()
 
 
+class _WireClock:
+    """The clock as the host on a Pi sees it: a transaction has ended when it
+    returns.  The emulated bus batches short sleeps (time owed but not yet
+    slept), so "now" for the driver is the bus's time, owed time included."""
+
+    def __init__(self, clock, bus) -> None:
+        self._clock, self._bus = clock, bus
+        self.speed = getattr(clock, "speed", 1.0)
+
+    def now(self) -> float:
+        return self._bus.now()
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+
 def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int] = None,
                   gain: float = constants.ADS_GAIN, transaction_overhead_s: float = 0.0,
                   osc_tolerance: float = 0.0, seed: Optional[int] = None,
                   pipelined: bool = True, ready_pin: bool = True,
-                  profile: Optional[TimingProfile] = None, tilt_every: int = 1):
+                  profile: Optional[TimingProfile] = None, tilt_every: int = 1,
+                  continuous: bool = False):
     """Mock mode: ``DowelAdc`` on an emulated chip fed by ``source``.
 
     ``ready_pin``: the reference build's ALERT/RDY wire to GPIO23 is there (the
     emulated pin's level is read directly; low = conversion ready).
+    ``continuous``: with the wire, count its pulses and read continuous
+    conversions with the MUX one ahead (see ``DowelAdc``'s ``ready_edges``).
 
     ``profile`` (:mod:`device.hw.mock.timing`) charges a Pi's host costs: its
     per-transaction overhead and bus clock, and each read of the ALERT/RDY
@@ -57,8 +76,20 @@ def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int]
         def ready() -> bool:
             bus.host_time(gpio_s)           # what reading GPIO23 from Python costs
             return not chip_model.alert_rdy
+    edges = None
+    if ready_pin and continuous:
+        lag = profile.edge_lag_s if profile else 0.0
+
+        def edges():
+            # One conversion-ready pulse per conversion, counted ``lag`` after it,
+            # with how long ago the last counted one was (its kernel timestamp).
+            bus.host_time(gpio_s)
+            now = bus.now()
+            count, t_pulse = chip_model.pulses_before(now - lag)
+            return count, now - t_pulse
     adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
-                   ready=ready, clock=clock, tilt_every=tilt_every)
+                   ready=ready, clock=_WireClock(clock, bus), tilt_every=tilt_every,
+                   ready_edges=edges)
     return adc, bus, chip_model
 
 
@@ -102,7 +133,8 @@ def build_mock_core(source=None, *, speed: float = 1.0, settings: Optional[Setti
         if holder.get("model") != s.chip:
             adc, bus, chip = make_mock_adc(source, clock, chip=s.chip, data_rate=s.data_rate,
                                            gain=s.gain, profile=profile, tilt_every=tilt_every,
-                                           osc_tolerance=osc_tolerance, seed=seed)
+                                           osc_tolerance=osc_tolerance, seed=seed,
+                                           continuous=constants.CONTINUOUS_READS)
             if faults is not None:
                 faults.apply(bus, chip)
             holder.update(adc=adc, bus=bus, chip=chip, model=s.chip)

@@ -11,6 +11,9 @@ and the benchmarks meet the limits a Pi meets, not a laptop's:
   scheduling latency on a stock Raspberry Pi OS kernel), drawn exponentially;
 * ``frame_cpu_s``: the core's processing of one frame (pipeline, alerts,
   status publication) on that board's CPU;
+* ``edge_lag_s``: how late a conversion-ready pulse on ALERT/RDY shows in the
+  edge counter Python reads (the kernel queues the edge, lgpio's thread hands
+  it to gpiozero's callback);
 * ``bus_hz``: the I2C clock.  A Pi runs 100 kHz unless ``dtparam=i2c_arm_baudrate``
   says otherwise (Blinka cannot set it from Python: it warns "I2C frequency is
   not settable in python, ignoring!"); ``make install`` sets 400 kHz.
@@ -34,7 +37,7 @@ Sources, and which numbers are estimates:
 ESTIMATES (no published measurement found): the Zero 2 W's overhead is scaled
 from the Zero W figure above by the Cortex-A53's single-thread speed for Python
 (about 3-4x) to 0.25 ms, inside the 0.1-0.3 ms range; the Pi 4 and Pi 5
-overheads, every GPIO read cost, every wake-up jitter and every ``frame_cpu_s``
+overheads, every GPIO read cost, every wake-up jitter, every edge lag and every ``frame_cpu_s``
 (this project's 13 us per frame on a developer machine, scaled by each board's
 single-thread speed) are estimates of the same kind.  A measurement on a real
 board should replace them: ``dowel selftest`` prints the bus's transaction time.
@@ -55,6 +58,7 @@ class TimingProfile:
     gpio_read_s: float
     wake_jitter_s: float
     frame_cpu_s: float
+    edge_lag_s: float = 0.0
     bus_hz: int = 400_000
 
     def at(self, bus_hz: int) -> "TimingProfile":
@@ -67,11 +71,14 @@ class TimingProfile:
 
 
 PI_ZERO_2W = TimingProfile("pi-zero-2w", "Pi Zero 2 W", transaction_overhead_s=250e-6,
-                           gpio_read_s=30e-6, wake_jitter_s=80e-6, frame_cpu_s=100e-6)
+                           gpio_read_s=30e-6, wake_jitter_s=80e-6, frame_cpu_s=100e-6,
+                           edge_lag_s=150e-6)
 PI_4 = TimingProfile("pi-4", "Pi 4", transaction_overhead_s=90e-6,
-                     gpio_read_s=10e-6, wake_jitter_s=40e-6, frame_cpu_s=40e-6)
+                     gpio_read_s=10e-6, wake_jitter_s=40e-6, frame_cpu_s=40e-6,
+                     edge_lag_s=60e-6)
 PI_5 = TimingProfile("pi-5", "Pi 5", transaction_overhead_s=50e-6,
-                     gpio_read_s=5e-6, wake_jitter_s=20e-6, frame_cpu_s=20e-6)
+                     gpio_read_s=5e-6, wake_jitter_s=20e-6, frame_cpu_s=20e-6,
+                     edge_lag_s=30e-6)
 #: No host at all: the chip and the wire only (what the emulator charged before
 #: profiles existed; useful to see the chip's own limit).  A GPIO read still costs
 #: a microsecond so that a spin on the line sees time pass.
