@@ -181,11 +181,12 @@ def test_env_and_flags_win_over_the_page_for_this_start_only(tmp_path):
     assert json.loads(path.read_text()) == {"debounce_ms": 50, "buzzer": True, "sensitivity": 0.7}
 
 
-def test_a_page_change_that_no_longer_fits_the_file_is_dropped(tmp_path):
+def test_a_page_change_that_no_longer_fits_the_file_is_dropped(tmp_path, caplog):
     (tmp_path / "settings.json").write_text(json.dumps({"data_rate": 860, "debounce_ms": 30}))
     path = write(tmp_path, "[adc]\nchip = 'ADS1015'\n")
     settings = PageSettingsStore(tmp_path / "settings.json", load(str(path), env={})).load()
     assert (settings.chip, settings.data_rate, settings.debounce_ms) == ("ADS1015", 3300, 30)
+    assert "page setting data_rate=860 no longer fits" in caplog.text
 
 
 def test_the_core_saves_through_the_page_store(tmp_path):

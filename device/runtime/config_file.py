@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import sys
@@ -36,6 +37,8 @@ from typing import Any, Callable, Mapping, Optional
 from device.analysis.settings import Settings, SettingsError
 from device.hw import constants
 from device.runtime.settings_store import SettingsStore, check_each_change, read_settings_json
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("/etc/smart-dowel/config.toml")
 
@@ -180,7 +183,8 @@ class Config:
                 # chip, say) is dropped rather than stopping the start.
                 if exc.field not in page:
                     raise
-                page.pop(exc.field)
+                log.warning("page setting %s=%r no longer fits the config (%s): not used",
+                            exc.field, page.pop(exc.field), exc.message)
 
 
 class PageSettingsStore(SettingsStore):
