@@ -179,6 +179,11 @@ def test_env_and_flags_win_over_the_page_for_this_start_only(tmp_path):
     # a page change made now keeps the stored changes the env and the flag covered
     store.save(settings.updated({"sensitivity": 0.7}))
     assert json.loads(path.read_text()) == {"debounce_ms": 50, "buzzer": True, "sensitivity": 0.7}
+    # choosing on the page what the flag already gave is a choice: it is kept for later starts
+    on = store.load().updated({"buzzer": True})         # as the running core applies them
+    store.save(on)
+    store.save(on.updated({"buzzer": False}))
+    assert json.loads(path.read_text())["buzzer"] is False
 
 
 def test_a_page_change_that_no_longer_fits_the_file_is_dropped(tmp_path, caplog):

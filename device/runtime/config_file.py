@@ -202,6 +202,7 @@ class PageSettingsStore(SettingsStore):
         self.config = config
         self.base = config.start_settings()
         self.pinned = config.pinned_settings()
+        self._current: Optional[Settings] = None     # what was last loaded or saved
 
     def load_changes(self) -> dict:
         """The page's stored changes as saved ({} if there are none)."""
@@ -210,21 +211,27 @@ class PageSettingsStore(SettingsStore):
     def load(self) -> Settings:
         changes = self.load_changes()      # its errors already name the file
         try:
-            return self.config.settings_with_page(changes)[0]
+            settings = self.config.settings_with_page(changes)[0]
         except SettingsError as exc:
             raise SettingsError(exc.field, f"{self.path}: {exc.message}") from None
+        self._current = settings
+        return settings
 
     def save(self, settings: Settings) -> None:
         new, base = settings.to_dict(), self.base.to_dict()
+        current = (self._current or self.base).to_dict()
         changes = {f: v for f, v in new.items() if v != base.get(f)}
         try:
             old = self.load_changes()
         except SettingsError:
             old = {}
         for field in self.pinned:
-            if field not in changes and field in old:
+            if new.get(field) != current.get(field):
+                changes[field] = new[field]       # chosen on the page now: kept for later starts
+            elif field not in changes and field in old:
                 changes[field] = old[field]
         self.commit(json.dumps(changes, indent=2) + "\n")
+        self._current = settings
 
     def fallback(self) -> Settings:
         return self.base
