@@ -42,7 +42,7 @@ def fill(store: Store, n_sessions: int = 12) -> None:
                              "start": start + 4 * i + 1, "duration_s": 0.3 + 0.1 * i}]
                 store.add_rep(set_id, {"start": start + 4 * i, "end": start + 4 * i + 3,
                                        "depth_deg": 35 + k + (i % 4) * 3, "down_s": 1.4, "up_s": 1.2,
-                                       "clean": not lost, "losses": lost}, i + 1)
+                                       "clean": not lost, "losses": lost})
             if not (k == n_sessions - 1 and n == 2):        # today's last set is still going
                 store.end_set(set_id, start + 45)
         store.add_manual_set(a, "standing_kettlebell", 10, 16, wall=base + 500)
@@ -127,7 +127,7 @@ def test_history_view_on_a_phone(served):
             running = [st for st in store.get_session(today)["sets"] if st["end"] is None][0]
             now = time.time()
             store.add_rep(running["id"], {"start": now - 3, "end": now, "depth_deg": 50.0, "down_s": 1.5,
-                                          "up_s": 1.5, "clean": True, "losses": []}, 11)
+                                          "up_s": 1.5, "clean": True, "losses": []})
             page.evaluate("document.dispatchEvent(new CustomEvent('dowel:history-changed'))")
             page.wait_for_function(
                 f"document.querySelector('.hv-session[data-session=\"{today}\"] .set-meta').textContent.includes('31 reps')")

@@ -23,7 +23,7 @@ def store(tmp_path):
             losses = [{"point": "sacrum", "start": base + i * 4 + 1.0004, "duration_s": 0.5216},
                       {"point": "upper_back", "start": base + i * 4 + 1.5, "duration_s": 0.1}] if i == 1 else []
             s.add_rep(set_id, {"start": base + i * 4, "end": base + i * 4 + 3.21, "depth_deg": 41.337 + i,
-                               "down_s": 1.4, "up_s": 1.23456, "clean": not losses, "losses": losses}, i + 1)
+                               "down_s": 1.4, "up_s": 1.23456, "clean": not losses, "losses": losses})
         s.end_set(set_id, base + 20)
     s.add_manual_set(a, "standing_kettlebell", 12, 16.5, wall=T0 + 86400 + 100)
     yield s

@@ -33,7 +33,7 @@ def fill(store, days=3, reps=10):
                 losses = [{"point": "sacrum", "start": base + i * 4 + 1, "duration_s": 0.4}] if i == 0 else []
                 store.add_rep(set_id, {"start": base + i * 4, "end": base + i * 4 + 3,
                                        "depth_deg": 40 + day, "down_s": 1.5, "up_s": 1.2,
-                                       "clean": not losses, "losses": losses}, i + 1)
+                                       "clean": not losses, "losses": losses})
             store.end_set(set_id, base + 60)
 
 

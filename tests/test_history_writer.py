@@ -195,21 +195,31 @@ def test_read_only_database_is_reported_and_the_writer_keeps_running(tmp_path):
     assert count_reps(path) == 0
 
 
-def test_session_deleted_mid_set_the_next_reps_still_land(db_path):
+def test_session_deleted_mid_set_nothing_comes_back_and_ids_are_not_reused(db_path):
+    # issue: "Set 1 · 1 reps" numbered #7 at once, all 10 reps back at the set's end,
+    # and the new session reusing id 1
     core = FakeCore()
     store = Store(db_path)
     with HistoryWriter(core, store) as writer:
         core.publish({"type": "set_started", "set_index": 1, "start": 0.0, "exercise": "standing_3point"}, 0.0)
-        r = make_rep(1.0)
-        core.publish({"type": "rep_completed", "set_index": 1, "rep_index": 1, "rep": r}, r["end"])
-        assert wait_for(lambda: count_reps(db_path) == 1)
-        store.delete_session(store.list_sessions()[0][0]["id"])     # from the dashboard
-        r = make_rep(5.0)
-        core.publish({"type": "rep_completed", "set_index": 1, "rep_index": 2, "rep": r}, r["end"])
-        assert wait_for(lambda: count_reps(db_path) == 1)
+        reps = [make_rep(1.0 + 4 * i) for i in range(10)]
+        for i, r in enumerate(reps[:6]):
+            core.publish({"type": "rep_completed", "set_index": 1, "rep_index": i + 1, "rep": r}, r["end"])
+        assert wait_for(lambda: count_reps(db_path) == 6)
+        deleted = store.list_sessions()[0][0]["id"]
+        store.delete_session(deleted, now=WALL0 + 30)  # from the dashboard, mid-set
+        for i, r in enumerate(reps[6:], 7):
+            core.publish({"type": "rep_completed", "set_index": 1, "rep_index": i, "rep": r}, r["end"])
+        core.publish({"type": "set_completed", "set_index": 1, "exercise": "standing_3point",
+                      "set": {"start": 0.0, "end": 45.0, "reps": reps}}, 45.0)
+        publish_set(core, 2, 60.0, 2)                  # the next set: a new session
+        assert wait_for(lambda: writer.reps_written == 8)
     assert core.problems == [] and writer.problem is None
-    (the_set,) = store.current_session(now=WALL0)["sets"]
-    assert [x["rep_index"] for x in the_set["reps"]] == [2]
+    (session,), total = store.list_sessions()
+    assert session["id"] != deleted and session["id"] > deleted
+    (the_set,) = store.get_session(session["id"])["sets"]
+    assert [x["rep_index"] for x in the_set["reps"]] == [1, 2] and the_set["number"] == 1
+    assert count_reps(db_path) == 2
     store.close()
 
 
@@ -263,7 +273,7 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
     with core:
         assert core.wait(120)
     writer.stop()
-    found = core.pipeline.result()["sets"]
+    found = [s for s in core.pipeline.result()["sets"] if s["reps"]]   # a set without reps is not kept
     sets = [st for s in store.all_sessions() for st in s["sets"]]   # midnight-proof
     assert len(sets) == len(found) >= 1
     assert sum(len(s["reps"]) for s in found) >= 10
@@ -279,4 +289,19 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
             assert r["end"] - r["start"] == pytest.approx((t["end"] - t["start"]) / 20.0, abs=1e-3)
     assert core.get_status()["health"]["history"] == "ok"
     assert writer.commit_latency_s                     # measured; `dowel bench history` reports it
+    store.close()
+
+
+def test_between_sets_the_core_learns_how_many_sets_today_has(db_path):
+    # set numbers are per session: the live "Set N" must be the history's N
+    core = FakeCore()
+    told = []
+    core.continue_session = told.append
+    store = Store(db_path)
+    now = time.time()
+    store.add_manual_set(store.current_athlete_id(), "standing_kettlebell", 10, wall=now)
+    with HistoryWriter(core, store):
+        assert wait_for(lambda: told == [1])
+        store.delete_session(store.current_session(now=now)["id"])
+        assert wait_for(lambda: told == [1, 0])
     store.close()

@@ -42,8 +42,8 @@ def test_rep_with_losses_round_trips(store):
     a = store.current_athlete_id()
     set_id = store.start_set(a, "standing_3point", T0)
     store.add_rep(set_id, rep(T0 + 5, depth=41.3, clean=False,
-                              losses=[{"point": "sacrum", "start": T0 + 6, "duration_s": 0.52}]), 1)
-    store.add_rep(set_id, rep(T0 + 10, depth=50.0), 2)
+                              losses=[{"point": "sacrum", "start": T0 + 6, "duration_s": 0.52}]))
+    store.add_rep(set_id, rep(T0 + 10, depth=50.0))
     store.end_set(set_id, T0 + 20)
     session = store.current_session(now=T0 + 30)
     assert session["rep_count"] == 2 and session["clean_reps"] == 1 and session["clean_pct"] == 50.0
@@ -100,7 +100,7 @@ def test_paging_sessions_and_reps(store):
     for day in range(7):
         set_id = store.start_set(a, "standing_3point", T0 + day * 86400)
         for i in range(3):
-            store.add_rep(set_id, rep(T0 + day * 86400 + 10 * i), i + 1)
+            store.add_rep(set_id, rep(T0 + day * 86400 + 10 * i))
     page1, total = store.list_sessions(limit=3, offset=0)
     page3, _ = store.list_sessions(limit=3, offset=6)
     assert total == 7 and len(page1) == 3 and len(page3) == 1
@@ -120,7 +120,7 @@ def test_paging_sessions_and_reps(store):
 def test_delete_session_removes_its_sets_reps_and_losses(store):
     a = store.current_athlete_id()
     set_id = store.start_set(a, "standing_3point", T0)
-    store.add_rep(set_id, rep(T0, clean=False, losses=[{"point": "head", "start": T0, "duration_s": 1}]), 1)
+    store.add_rep(set_id, rep(T0, clean=False, losses=[{"point": "head", "start": T0, "duration_s": 1}]))
     keep = store.start_set(a, "standing_3point", T0 + 86400)
     session_id = store.get_set(set_id)["session_id"]
     assert store.delete_session(session_id) is True
@@ -134,11 +134,11 @@ def test_delete_session_removes_its_sets_reps_and_losses(store):
 def test_unfinished_sets_are_closed_at_their_last_rep(store):
     a = store.current_athlete_id()
     set_id = store.start_set(a, "standing_3point", T0)
-    store.add_rep(set_id, rep(T0 + 2), 1)
+    store.add_rep(set_id, rep(T0 + 2))
     empty = store.start_set(a, "standing_3point", T0 + 100)
-    assert store.close_unfinished_sets() == 2
+    assert store.close_unfinished_sets() == 1
     assert store.get_set(set_id)["end"] == T0 + 5
-    assert store.get_set(empty)["end"] == T0 + 100
+    assert store.get_set(empty) is None          # a set with no reps is not kept
 
 
 def write_v1_by_hand(path):
@@ -171,7 +171,7 @@ def test_migrates_a_version_1_database_keeping_its_reps(tmp_path):
     path = tmp_path / "old.db"
     write_v1_by_hand(path)
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 2
+        assert s.schema_version == SCHEMA_VERSION == 3
         session = s.get_session(1)
         (the_set,) = session["sets"]
         assert the_set["manual"] is False and the_set["reps"][0]["depth_deg"] == 44.5
@@ -240,7 +240,7 @@ def test_many_threads_write_and_read_at_once(store):
         try:
             set_id = store.start_set(a, "standing_3point", T0 + n)
             for i in range(20):
-                store.add_rep(set_id, rep(T0 + n + i), i + 1)
+                store.add_rep(set_id, rep(T0 + n + i))
                 store.list_sessions()
         except Exception as exc:           # collected: a thread's exception would be lost
             errors.append(exc)
@@ -262,7 +262,7 @@ def test_all_sessions_matches_one_session_at_a_time(store):
             set_id = store.start_set(athlete, "standing_3point", T0 + day * 86400)
             for i in range(3):
                 store.add_rep(set_id, rep(T0 + day * 86400 + i, clean=i != 1,
-                                          losses=[{"point": "head", "start": T0, "duration_s": 0.2}] if i == 1 else []), i + 1)
+                                          losses=[{"point": "head", "start": T0, "duration_s": 0.2}] if i == 1 else []))
         store.add_manual_set(a, "kneeling_kettlebell", 8, wall=T0 + day * 86400 + 50)
     for athlete in (None, a, bob):
         bulk = store.all_sessions(athlete)
@@ -289,7 +289,7 @@ def test_a_long_read_does_not_hold_up_a_rep(store):
     t = threading.Thread(target=reader)
     t.start()
     assert holding.wait(30)
-    store.add_rep(set_id, rep(T0 + 1), 1)            # commits while the read is still open
+    store.add_rep(set_id, rep(T0 + 1))            # commits while the read is still open
     assert not release.is_set() and t.is_alive()
     assert store.list_reps(limit=10)[1] == 1
     release.set()

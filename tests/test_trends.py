@@ -123,7 +123,7 @@ def test_summary_from_a_real_store(tmp_path):
                 for i in range(10):
                     r = rep(40 + i, 1.5, 1.5, ["head"] if i == 0 and day == 0 else [])
                     r["start"], r["end"] = T0 + day * DAY + i, T0 + day * DAY + i + 1
-                    store.add_rep(set_id, r, i + 1)
+                    store.add_rep(set_id, r)
         store.add_manual_set(a, "standing_kettlebell", 10, 12, wall=T0 + DAY)
         s = trends.summary(store.all_sessions())
     assert s["sessions"] == 2 and s["sets"] == 5 and s["reps"] == 40 and s["manual_reps"] == 10
@@ -147,7 +147,7 @@ def test_dowel_history_command(tmp_path, capsys):
                 for i in range(10):
                     r = rep(40 + day, 1.5, 1.2, ["upper_back"] if i < dirty and n == 0 else [])
                     r["start"] = r["end"] = T0 + day * DAY + n * 100 + i
-                    store.add_rep(set_id, r, i + 1)
+                    store.add_rep(set_id, r)
     assert main(["history", "--db", str(path)]) == 0
     out = capsys.readouterr().out
     assert "2 sessions, 4 sets, 40 dowel reps (90 % clean)" in out

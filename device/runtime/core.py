@@ -364,6 +364,12 @@ class DowelCore:
         return remove
 
     # -- the history writer and the button ------------------------------------------
+    def continue_session(self, sets_before: int) -> None:
+        """The history says today's session already has ``sets_before`` sets: the
+        next set is numbered after them (the number the history shows)."""
+        with self._lock:
+            self.pipeline.continue_session(sets_before)
+
     def report_history_problem(self, message: Optional[str]) -> None:
         """The history writer says whether reps are being saved (None = all good)."""
         with self._lock:

@@ -10,10 +10,18 @@ error) the writer keeps the events in memory, tells the core
 the dashboard), retries every ``retry_s`` and, once a write succeeds again,
 stores what it kept and clears the problem (``report_history_problem(None)``).
 It never raises into the core.
+
+Deleted means deleted: a set whose session is deleted from the dashboard
+while it is being recorded (or while its reps wait in memory) is dropped
+whole, with the reps still to come; the store's tombstones tell (see
+:mod:`device.history.writes`).  Between sets the writer tells the core how
+many sets today's session has (``core.continue_session``), so the live set
+number is the one the history shows.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import sqlite3
 import threading
@@ -28,6 +36,21 @@ log = logging.getLogger(__name__)
 EVENT_TYPES = ("set_started", "rep_completed", "set_completed")
 #: Events kept while the database cannot be written (a day of reps is ~1000).
 MAX_PENDING = 20000
+#: How often, between sets, the session's set count is looked up for the core
+#: (a manual set, a delete or another athlete changes it).
+SESSION_SYNC_S = 1.0
+
+
+@dataclasses.dataclass
+class _RunSet:
+    """One set of this run (the core's ``set_index``) on its way into the store."""
+
+    start_wall: float
+    exercise: str
+    athlete_id: int
+    set_id: Optional[int] = None          # made with the first rep: no reps, no set
+    written: set = dataclasses.field(default_factory=set)   # the core's rep numbers stored
+    dropped: bool = False                 # its session was deleted while it ran
 
 
 class HistoryWriter:
@@ -48,7 +71,9 @@ class HistoryWriter:
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._pending: collections.deque = collections.deque()
-        self._sets: dict = {}                  # the run's set_index -> sets.id
+        self._sets: dict = {}                  # the run's set_index -> _RunSet
+        self._sets_told: Optional[int] = None  # the session's set count the core last got
+        self._synced_at = 0.0
         self._problem: Optional[str] = None
         self.dropped = 0                       # events given up on (memory bound hit)
         self.reps_written = 0
@@ -86,10 +111,7 @@ class HistoryWriter:
 
     # -- the thread ---------------------------------------------------------------
     def _run(self) -> None:
-        try:
-            self.store.close_unfinished_sets()   # left open by a crash or a power cut
-        except (sqlite3.Error, StoreError, OSError) as exc:
-            self._report(exc)
+        self.recover()
         while True:
             stopping = self._stop.is_set()
             event = self._sub.get(timeout=0.2) if not stopping else None
@@ -100,11 +122,27 @@ class HistoryWriter:
                     self._keep(event)
             if self._pending and not self._flush() and not stopping:
                 self._stop.wait(self.retry_s)    # the database is failing: retry later
+            elif not stopping:
+                self._sync_session()
             if stopping:
                 if self._pending:               # last attempt failed: say what is lost
                     log.error("history: %d events not saved at shutdown (%s)",
                               len(self._pending), self._problem)
                 return
+
+    def recover(self) -> None:
+        """At start: end the sets a crash or a power cut left open."""
+        try:
+            self.store.close_unfinished_sets()
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            self._report(exc)
+        self._sync_session(force=True)
+
+    def handle(self, event: dict) -> bool:
+        """Take one event and write what is pending, on the caller's thread (the
+        thread does the same); False if the database failed (the events stay)."""
+        self._keep(event)
+        return self._flush()
 
     def _keep(self, event: dict) -> None:
         if len(self._pending) >= MAX_PENDING:
@@ -162,55 +200,87 @@ class HistoryWriter:
         if event.get("exercise"):
             return str(event["exercise"])
         settings = getattr(self.core, "settings", None)
-        return getattr(settings, "exercise", None) or Settings().exercise
+        return getattr(settings, "exercise", None) or "standing_3point"
 
-    def _set_id(self, event: dict, start_t: float) -> int:
+    def _run_set(self, event: dict, start_t: float) -> _RunSet:
         index = event.get("set_index")
-        set_id = self._sets.get(index)
-        if set_id is not None and not self.store.has_set(set_id):
-            set_id = None                       # its session was deleted from the dashboard
-        if set_id is None:
+        run_set = self._sets.get(index)
+        if run_set is None:
             # set_started was missed (the writer started mid-set, or it was dropped)
-            set_id = self.store.start_set(self._athlete(), self._exercise(event),
-                                          self._wall(event, start_t))
-            self._sets[index] = set_id
-        return set_id
+            run_set = _RunSet(self._wall(event, start_t), self._exercise(event), self._athlete())
+            self._sets[index] = run_set
+        return run_set
 
     def _rep_row(self, event: dict, rep: dict) -> dict:
         row = dict(rep)
         row["start"] = self._wall(event, rep["start"])
         row["end"] = self._wall(event, rep["end"])
         row["losses"] = [dict(l, start=self._wall(event, l["start"])) for l in rep.get("losses") or ()]
+        float(rep["depth_deg"]), float(rep["down_s"]), float(rep["up_s"])
         return row
+
+    def _store_rep(self, run_set: _RunSet, number: int, row: dict) -> None:
+        """One rep of ``run_set`` (the core's rep ``number``) into the store, once."""
+        if run_set.dropped or number in run_set.written:
+            return                              # dropped with its session, or a retry
+        if run_set.set_id is None:
+            run_set.set_id = self.store.start_set(run_set.athlete_id, run_set.exercise,
+                                                  run_set.start_wall, unless_deleted=True)
+        if run_set.set_id is None or self.store.add_rep(run_set.set_id, row) is None:
+            run_set.dropped = True              # its session was deleted while it ran
+            log.info("history: a set of a deleted session is not stored")
+            return
+        run_set.written.add(number)
+        self.reps_written += 1
 
     def _write(self, event: dict) -> None:
         kind = event.get("type")
         if kind == "set_started":
             start_t = event.get("start", event.get("t"))
-            self._sets.pop(event.get("set_index"), None)
-            self._set_id(event, start_t)
+            self._sets[event.get("set_index")] = _RunSet(
+                self._wall(event, start_t), self._exercise(event), self._athlete())
         elif kind == "rep_completed":
-            # the rep's fields are in the event itself; older events nest them in "rep"
             rep = event["rep"] if isinstance(event.get("rep"), dict) else event
-            row = self._rep_row(event, rep)         # a malformed rep fails here, before any write
-            float(rep["depth_deg"]), float(rep["down_s"]), float(rep["up_s"])
-            set_id = self._set_id(event, rep["start"])
-            index = int(event.get("rep_index") or 0)
-            if index and index in self.store.rep_indexes(set_id):
-                return                          # already stored (a retry after a failure)
-            self.store.add_rep(set_id, row, index)
-            self.reps_written += 1
-            if "wall" in event:
+            row = self._rep_row(event, rep)     # a malformed rep fails here, before any write
+            run_set = self._run_set(event, rep["start"])
+            number = int(event.get("rep_index") or len(run_set.written) + 1)
+            self._store_rep(run_set, number, row)
+            if "wall" in event and number in run_set.written:
                 self.commit_latency_s.append(time.time() - float(event["wall"]))
         elif kind == "set_completed":
-            the_set = event.get("set") or {}
-            reps = the_set.get("reps") or []
-            start_t = the_set.get("start", reps[0]["start"] if reps else event.get("t"))
-            set_id = self._set_id(event, start_t)
-            # reps whose rep_completed never reached us (dropped) are taken from the set
-            have = self.store.rep_indexes(set_id)
-            for index, rep in enumerate(reps, 1):
-                if index not in have:
-                    self.store.add_rep(set_id, self._rep_row(event, rep), index)
-                    self.reps_written += 1
-            self.store.end_set(set_id, self._wall(event, the_set.get("end", event.get("t"))))
+            self._complete(event)
+
+    def _complete(self, event: dict) -> None:
+        the_set = event.get("set") or {}
+        reps = the_set.get("reps") or []
+        start_t = the_set.get("start", reps[0]["start"] if reps else event.get("t"))
+        run_set = self._run_set(event, start_t)
+        # reps whose rep_completed never reached us (dropped) are taken from the set
+        for number, rep in enumerate(reps, 1):
+            self._store_rep(run_set, number, self._rep_row(event, rep))
+        if run_set.set_id is not None and not run_set.dropped:
+            self.store.end_set(run_set.set_id, self._wall(event, the_set.get("end", event.get("t"))))
+        self._sets.pop(event.get("set_index"), None)
+        self._sync_session(force=True)
+
+    # -- set numbers --------------------------------------------------------------
+    def _sync_session(self, force: bool = False) -> None:
+        """Between sets, tell the core how many sets today's session has, so its
+        next set gets the number the history will show."""
+        tell = getattr(self.core, "continue_session", None)
+        if tell is None or any(not s.dropped for s in self._sets.values()):
+            return                              # a set is under way: its number is given
+        now = time.monotonic()
+        if not force and now - self._synced_at < SESSION_SYNC_S:
+            return
+        self._synced_at = now
+        try:
+            count = self.store.sets_today(self.athlete_id)
+        except (sqlite3.Error, StoreError, OSError):
+            return                              # reported by the writes; try again later
+        if count != self._sets_told:
+            self._sets_told = count
+            try:
+                tell(count)
+            except Exception:
+                log.exception("history: core.continue_session failed")
