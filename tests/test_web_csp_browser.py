@@ -44,7 +44,7 @@ def served(tmp_path):
     now = time.time()
     set_id = store.start_set(store.current_athlete_id(), "standing_3point", now - 60)
     store.add_rep(set_id, {"start": now - 50, "end": now - 47, "depth_deg": 40.0, "down_s": 1.4,
-                           "up_s": 1.2, "clean": True, "losses": []}, 1)
+                           "up_s": 1.2, "clean": True, "losses": []})
     store.end_set(set_id, now - 30)
     server = make_server(create_app(core, {"TOKEN": TOKEN}, store=store), host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()

@@ -84,7 +84,7 @@ class Device:
                 self.store.add_rep(set_id, {"start": T0 + day * 86400 + i * 4, "end": T0 + day * 86400 + i * 4 + 3,
                                             "depth_deg": 40.0, "down_s": 1.2, "up_s": 1.1, "clean": i != 1,
                                             "losses": [] if i != 1 else [{"point": "sacrum", "start": T0 + 1,
-                                                                          "duration_s": 0.3}]}, i + 1)
+                                                                          "duration_s": 0.3}]})
             self.store.end_set(set_id, T0 + day * 86400 + 30)
         app = create_app(self.core, {"TESTING": True, "TOKEN": TEST_TOKEN, "CALIBRATE_S": 1.0},
                          store=self.store)

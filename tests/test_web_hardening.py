@@ -119,7 +119,7 @@ def store(tmp_path):
     s = Store(tmp_path / "h.db")
     set_id = s.start_set(s.current_athlete_id(), "standing_3point", T0)
     s.add_rep(set_id, {"start": T0 + 1, "end": T0 + 3, "depth_deg": 40.0, "down_s": 1.2, "up_s": 1.1,
-                       "clean": True, "losses": []}, 1)
+                       "clean": True, "losses": []})
     s.end_set(set_id, T0 + 10)
     yield s
     s.close()
