@@ -123,8 +123,14 @@ class Room:
                 # A snapshot from before the last loss/restore event would undo it on screen.
                 fields.pop("lost_points")
                 fields.pop("alert")
-            self._update(device_id, fields, online=True)
+            # Availability is the truth about online (the Last Will): a retained
+            # status may arrive after a retained "offline" and must not undo it.
+            with self._lock:
+                known = "availability" in self._tile(device_id)
+            self._update(device_id, fields, online=None if known else True)
         elif kind == "availability":
+            with self._lock:
+                self._tile(device_id)["availability"] = payload
             if payload == "offline":
                 # Gone: what it last said (alert on, a point lost) is no longer true.
                 self._update(device_id, {"alert": False, "lost_points": []}, online=False)
