@@ -73,17 +73,24 @@ def test_coach_screen_follows_every_dowel_and_flashes_the_right_tile(broker, coa
         # Count every tile that turns red, from the first frame the page draws.
         page.add_init_script("""
             window.alerted = new Set();
+            window.flashes = [];      // what a tile said the moment it turned red
             new MutationObserver((ms) => ms.forEach((m) => {
-              if (m.target.dataset && m.target.dataset.alert === "on") window.alerted.add(m.target.dataset.id);
-            })).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-alert"]});
+              const t = m.target;
+              if (t.dataset && t.dataset.alert === "on" && m.oldValue !== "on") {
+                window.alerted.add(t.dataset.id);
+                window.flashes.push({id: t.dataset.id, text: t.querySelector(".tile-alert").textContent,
+                  sacrum: t.querySelector('.dot[data-point="sacrum"]').dataset.state});
+              }
+            })).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                                   attributeFilter: ["data-alert"]});
         """)
         page.goto(coach)
         page.wait_for_function(f"document.querySelectorAll('.tile').length === {N}", timeout=30_000)
         page.wait_for_selector(".tile[data-in-set='true']", timeout=30_000)
         # the loser's sacrum goes at ~4.7 s into its script; its tile flashes and says which point
         page.wait_for_selector(f".tile[data-id='{LOSER}'][data-alert='on']", timeout=30_000)
-        assert "sacrum lost" in page.inner_text(f".tile[data-id='{LOSER}'] .tile-alert")
-        assert page.get_attribute(f".tile[data-id='{LOSER}'] .dot[data-point='sacrum']", "data-state") == "lost"
+        first = page.evaluate("window.flashes[0]")
+        assert first == {"id": LOSER, "text": "sacrum lost", "sacrum": "lost"}
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "coach-loss.png"))
         # reps and names are drawn, and the clean tiles never flashed
