@@ -336,9 +336,9 @@ class MqttPublisher:
 
     ``athlete()`` (optional) names the athlete training now; it is asked at start
     and at each set start, off the polling thread.  ``sets_today()`` (optional)
-    counts the sets already stored today, so a restart does not start from 0.  ``dashboard_url`` goes into the
-    status and Home Assistant's ``configuration_url`` so a coach can open the dowel's
-    own page.  ``clock`` gives wall time for "sets today" (tests pass their own).
+    counts the sets already stored today, so a restart does not start from 0.
+    ``dashboard_url`` goes into the status and Home Assistant's
+    ``configuration_url`` so a coach can open the dowel's own page.
     """
 
     def __init__(self, core, config: BrokerConfig, device_id: str, *, name: Optional[str] = None,
