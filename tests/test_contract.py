@@ -1,7 +1,8 @@
 """One set of checks for everything that keeps the core's contract
-(device/runtime/contract.py): the tests' FakeCore and a real core on the
-emulated chip.  When the real snapshot or behaviour changes, this fails until
-the Protocol, its docs and the fake follow."""
+(device/runtime/contract.py): the tests' FakeCore, a real core on the emulated
+chip, and the web process's CoreProxy talking to such a core over the channel.
+When the real snapshot or behaviour changes, this fails until the Protocol, its
+docs, the fake and the proxy follow."""
 import pytest
 
 from device.analysis.calibration import Calibration, CalibrationError
@@ -14,8 +15,11 @@ NOTHING_ON = [("idle", 30.0), ("place", 0.3), ("remove", 0.3), ("idle", 0.3)]
 
 
 def _core(kind: str, request, holding: bool):
-    """The fake (from conftest) or a started core on the emulated chip whose
-    athlete holds the dowel still (``holding``) or leaves it off."""
+    """The fake (from conftest), a started core on the emulated chip whose
+    athlete holds the dowel still (``holding``) or leaves it off, or a proxy
+    for that core across the channel."""
+    if kind == "proxy":
+        return _proxy(_core("mock", request, holding), request)
     if kind == "fake":
         fake = request.getfixturevalue("fake_core")
         fake.holding = holding
@@ -38,12 +42,27 @@ def _core(kind: str, request, holding: bool):
     return real
 
 
-@pytest.fixture(params=["fake", "mock"])
+def _proxy(real, request):
+    from device.runtime.channel import ChannelServer
+    from device.runtime.core_proxy import CoreProxy
+
+    tmp = request.getfixturevalue("tmp_path")
+    server = ChannelServer(real, tmp / "core.sock").start()
+    request.addfinalizer(server.stop)
+    proxy = CoreProxy(tmp / "core.sock").connect(timeout_s=10)
+    request.addfinalizer(proxy.close)
+    return proxy
+
+
+KINDS = ["fake", "mock", "proxy"]
+
+
+@pytest.fixture(params=KINDS)
 def core(request):
     return _core(request.param, request, holding=True)
 
 
-@pytest.fixture(params=["fake", "mock"])
+@pytest.fixture(params=KINDS)
 def empty_core(request):
     return _core(request.param, request, holding=False)
 

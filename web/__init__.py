@@ -68,4 +68,12 @@ def create_app(core: Core, config: Optional[dict] = None, store=None) -> Flask:
         from .history import bp as history_bp
 
         app.register_blueprint(history_bp)
+
+    from device.runtime.core_proxy import CoreUnavailable
+
+    @app.errorhandler(CoreUnavailable)
+    def _device_down(exc: CoreUnavailable):
+        # The core runs in its own process (device/cli/supervisor.py); while it is
+        # down or restarting, a change from the page is a 503 that says so.
+        return errors.error_response(503, str(exc))
     return app

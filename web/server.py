@@ -64,7 +64,7 @@ class DashboardServer:
     """A waitress server bound at construction; ``run()`` serves until ``close()``."""
 
     def __init__(self, app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32,
-                 write_timeout_s: float = WRITE_TIMEOUT_S):
+                 write_timeout_s: float = WRITE_TIMEOUT_S, sock=None):
         if threads < THREADS_FOR_API + 1:
             raise ValueError(f"threads must be at least {THREADS_FOR_API + 1}")
         self.app = app
@@ -73,8 +73,11 @@ class DashboardServer:
         if config is not None:
             config["MAX_STREAMS"] = min(int(config.get("MAX_STREAMS", threads)),
                                         threads - THREADS_FOR_API)
+        # ``sock``: a listening socket bound by someone else (the supervisor of
+        # ``dowel run`` binds the port once and hands it to each web process).
+        where = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
         self._server = waitress.create_server(
-            app, map=self._map, host=host, port=port, threads=threads,
+            app, map=self._map, threads=threads, **where,
             ident="smart-dowel",
             # Phones come and go on Wi-Fi; the heartbeat keeps live streams active,
             # and a dead idle connection is reaped after this many seconds.
@@ -145,9 +148,11 @@ class DashboardServer:
 
 
 def make_server(app, host: str = "0.0.0.0", port: int = 8080, threads: int = 32,
-                write_timeout_s: float = WRITE_TIMEOUT_S) -> DashboardServer:
-    """A bound :class:`DashboardServer` (``port=0`` picks a free port: read ``.port``)."""
-    return DashboardServer(app, host=host, port=port, threads=threads, write_timeout_s=write_timeout_s)
+                write_timeout_s: float = WRITE_TIMEOUT_S, sock=None) -> DashboardServer:
+    """A bound :class:`DashboardServer` (``port=0`` picks a free port: read ``.port``),
+    or one serving the already listening ``sock``."""
+    return DashboardServer(app, host=host, port=port, threads=threads, write_timeout_s=write_timeout_s,
+                           sock=sock)
 
 
 class DevelopmentServer:
@@ -160,12 +165,15 @@ class DevelopmentServer:
     around the app.
     """
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 8080):
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 8080, sock=None):
         from werkzeug.serving import make_server as werkzeug_server
 
         app.debug = False
         self.app = app
-        self._server = werkzeug_server(host, port, app, threaded=True)
+        if sock is not None:            # already listening (the supervisor's socket)
+            host, port = sock.getsockname()[:2]
+        self._server = werkzeug_server(host, port, app, threaded=True,
+                                       fd=sock.fileno() if sock is not None else None)
         self.host = host
         self.port = int(self._server.server_port)
 
@@ -180,5 +188,5 @@ class DevelopmentServer:
         self._server.server_close()
 
 
-def development_server(app, host: str = "127.0.0.1", port: int = 8080) -> DevelopmentServer:
-    return DevelopmentServer(app, host=host, port=port)
+def development_server(app, host: str = "127.0.0.1", port: int = 8080, sock=None) -> DevelopmentServer:
+    return DevelopmentServer(app, host=host, port=port, sock=sock)

@@ -1,12 +1,21 @@
-"""``dowel run``: the composition root. It builds the core (hardware or mock),
-the history store and its writer, and the dashboard, starts them in order and
-stops them in reverse order on Ctrl-C or SIGTERM.  With a broker configured
-(``--mqtt``) it also starts the MQTT publisher beside the core (device/cli/mqtt.py).
+"""``dowel run``: the device as two processes, or one with ``--no-web``.
 
-This module (with the rest of device/cli/) is the one place that imports ``web``.
+``dowel run`` is a supervisor (device/cli/supervisor.py) that starts
+
+* the core process (``--role core``, :func:`run_core`, this module): ADC polling,
+  detection, LED and buzzer, rep analysis, the history writer, systemd's READY and
+  watchdog pings, and the channel the web talks to (device/runtime/channel.py);
+* the web process (``--role web``, device/cli/run_web.py): Flask under waitress,
+  reading the history straight from SQLite and everything else through the channel.
+
+With ``--no-web`` there is no dashboard and :func:`run_core` runs in this process.
+With a broker configured (``--mqtt``) the core process also starts the MQTT
+publisher beside the core (device/cli/mqtt.py).
+Only device/cli/run_web.py (and the rest of device/cli/) imports ``web``.
 """
 from __future__ import annotations
 
+import argparse
 import socket
 import sys
 import threading
@@ -26,12 +35,13 @@ def add_parser(subparsers) -> None:
 
     p = subparsers.add_parser("run", help=HELP,
                               description="Run the device. On a Pi it reads the ADS1115 and drives GPIO; "
-                                          "with --mock it runs on a laptop with a simulated athlete.")
+                                          "with --mock it runs on a laptop with a simulated athlete. "
+                                          "The polling core and the dashboard run as two processes.")
     add_core_flags(p)
     w = p.add_argument_group("dashboard and history")
     w.add_argument("--host", help="address to serve the dashboard on (default 0.0.0.0; config: dashboard.host)")
     w.add_argument("--port", type=int, help="port (default 8080; 0 = any free port; config: dashboard.port)")
-    w.add_argument("--no-web", action="store_true", help="no dashboard, terminal only")
+    w.add_argument("--no-web", action="store_true", help="no dashboard, terminal only (one process)")
     w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a name the dashboard answers to besides this machine's own names and "
                         "addresses and localhost (repeatable; other Host headers get 421)")
@@ -43,7 +53,24 @@ def add_parser(subparsers) -> None:
     w.add_argument("--quiet", action="store_true", help="no live status line or event lines")
     w.add_argument("--exercise", choices=EXERCISES, help="exercise to tag the next sets with")
     mqtt_cli.add_flags(p)
+    # How the supervisor starts its two children (not for people to type).
+    p.add_argument("--role", choices=("core", "web"), help=argparse.SUPPRESS)
+    p.add_argument("--channel", metavar="SOCKET", help=argparse.SUPPRESS)
+    p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    mqtt_cli.broker_from_args(args)        # a bad broker URL is exit 2 before anything starts
+    if args.role == "web":
+        from device.cli.run_web import run_web
+
+        return run_web(args)
+    if args.role == "core" or args.no_web:
+        return run_core(args)
+    from device.cli.supervisor import supervise
+
+    return supervise(args)
 
 
 @dataclass
@@ -54,19 +81,19 @@ class Device:
     data_dir: Path
     store: Any = None
     writer: Any = None
-    app: Any = None
-    server: Any = None           # waitress server, None with --debug or --no-web
-    port: Optional[int] = None
-    token: Optional[str] = None
     watchdog: Any = None         # systemd notifications (a no-op outside systemd)
     publisher: Any = None        # MQTT, None unless a broker is configured
-    threads: list = field(default_factory=list)
+    channel: Any = None          # the web process's way in (ChannelServer), None with --no-web
+    web_serving: threading.Event = field(default_factory=threading.Event)
 
 
-def cmd_run(args) -> int:
-    mqtt_cli.broker_from_args(args)        # a bad broker URL is exit 2 before anything starts
+def run_core(args) -> int:
+    """The core process: polling, alerts, history, systemd pings, and the channel
+    to the web process (``--channel``).  With ``--no-web`` the whole device."""
     settings_store, settings = load_settings(args, recover=True)
     config = settings_store.config
+    # The supervisor passes the port it bound (--port), so the MQTT publisher can
+    # tell a coach's screen where the dashboard is.
     args.host, args.port = config["dashboard.host"], config["dashboard.port"]
     try:
         core = build_core(args, settings, settings_store)
@@ -74,8 +101,6 @@ def cmd_run(args) -> int:
         return input_error(exc)
     device = Device(core=core, data_dir=data_dir(args))
     failed = _open_history(args, device)
-    if failed is None:
-        failed = _bind_dashboard(args, device)
     if failed is not None:
         core.alerts.close()
         return failed
@@ -113,46 +138,20 @@ def _open_history(args, device: Device) -> Optional[int]:
     return None
 
 
-def _bind_dashboard(args, device: Device) -> Optional[int]:
-    """Build the app and bind its port before anything starts, so a port in use is
-    a clear error; an exit status on failure."""
-    if args.no_web:
-        return None
-    from device.runtime.token import TokenError, load_or_create_token
-    from web import create_app
-    from web.server import development_server, make_server
-
-    try:
-        device.token = load_or_create_token(device.data_dir)
-    except TokenError as exc:
-        # the device still runs and can be watched; every change is refused (401)
-        warning = f"{exc}; the dashboard can watch but not change anything"
-        print(f"dowel: warning: {warning}", file=sys.stderr, flush=True)
-        device.core.warnings.append(warning)
-    device.app = create_app(device.core, {"TOKEN": device.token, "DATA_DIR": str(device.data_dir),
-                                          "ALLOWED_HOSTS": list(args.allow_host)},
-                            store=device.store)
-    try:
-        if args.debug:
-            device.server = development_server(device.app, host=args.host, port=args.port)
-        else:
-            device.server = make_server(device.app, host=args.host, port=args.port)
-    except OSError as exc:
-        return error(f"cannot serve the dashboard on {args.host}:{args.port} ({exc.strerror or exc}); "
-                     "pick another port with --port, or --no-web")
-    device.port = device.server.port
-    return None
-
-
 def _start(args, device: Device) -> None:
     if device.writer is not None:
         device.writer.start()
     device.publisher = mqtt_cli.start_publisher(args, device.core, device.data_dir, store=device.store,
-                                                dashboard_url=_dashboard_url(args, device))
+                                                dashboard_url=_dashboard_url(args))
+    if args.channel:
+        _check_token(device)
+        from device.runtime.channel import ChannelServer
+
+        device.channel = ChannelServer(device.core, args.channel, store=device.store,
+                                       on_web_ready=lambda port: device.web_serving.set()).start()
+    else:
+        device.web_serving.set()        # --no-web: nothing else to wait for
     device.core.start()
-    if device.app is not None:
-        _serve(args, device)
-        _print_dashboard(args, device)
     print(f"Reading from: {device.core.source_name}.  Ctrl-C stops.", flush=True)
     sys.stdout.flush()
     _notify_systemd(device)
@@ -160,40 +159,33 @@ def _start(args, device: Device) -> None:
 
 def _notify_systemd(device: Device) -> None:
     """Under systemd (Type=notify): READY once the ADC answered or the fault state
-    is up (the dashboard's port is bound already), STATUS lines, and watchdog pings
-    only while the polling loop makes progress."""
-    from device.runtime.notify import Notifier, Watchdog
+    is up and the dashboard serves, STATUS lines, and watchdog pings only while the
+    polling loop makes progress.  They come from this process, the one whose loop
+    they vouch for (the unit says NotifyAccess=all)."""
+    from device.runtime.notify import Notifier, Watchdog, loop_ready
 
-    device.watchdog = Watchdog(Notifier(), device.core.get_status).start()
-
-
-def _serve(args, device: Device) -> None:
-    thread = threading.Thread(target=device.server.run, name="dashboard", daemon=True)
-    thread.start()
-    device.threads.append(thread)
+    device.watchdog = Watchdog(Notifier(), device.core.get_status,
+                               ready=lambda status: loop_ready(status) and device.web_serving.is_set()
+                               ).start()
 
 
-def _dashboard_url(args, device: Device) -> Optional[str]:
+def _check_token(device: Device) -> None:
+    """The web process serves with the device token; when it cannot be read the
+    device still runs and can be watched, and the status says why nothing can be changed."""
+    from device.runtime.token import TokenError, load_or_create_token
+
+    try:
+        load_or_create_token(device.data_dir)
+    except TokenError as exc:
+        device.core.warnings.append(f"{exc}; the dashboard can watch but not change anything")
+
+
+def _dashboard_url(args) -> Optional[str]:
     """The address a phone (or a coach's screen) opens, or None without a dashboard."""
-    if device.app is None:
+    if not args.channel:
         return None
     shown = lan_address() if args.host in ("0.0.0.0", "::") else args.host
-    return f"http://{shown}:{device.port}/"
-
-
-def _print_dashboard(args, device: Device) -> None:
-    everywhere = args.host in ("0.0.0.0", "::")
-    shown = lan_address() if everywhere else args.host
-    print(f"Dashboard: http://{shown}:{device.port}/", flush=True)
-    if everywhere:
-        print(f"Open that address on a phone on the same network "
-              f"(on this computer: http://localhost:{device.port}/).", flush=True)
-    if device.token:
-        from device.runtime.token import pairing_url
-
-        print(f"Device token (every change from the page needs it): {device.token}", flush=True)
-        print(f"Pair a phone: {pairing_url(shown, device.port, device.token)} "
-              "(or scan the QR code of `dowel token --qr`)", flush=True)
+    return f"http://{shown}:{args.port}/"
 
 
 def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:
@@ -215,7 +207,7 @@ def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:
 
 def _stop(device: Device) -> None:
     """Stop in reverse order of start: the loop first (no new events), then the
-    writer (drains what the loop published), then the dashboard, then LED and buzzer,
+    writer (drains what the loop published), then the channel, then LED and buzzer,
     then the database.  systemd hears STOPPING first, so a slow stop is not a hang."""
     if device.watchdog is not None:
         device.watchdog.stop()
@@ -224,9 +216,12 @@ def _stop(device: Device) -> None:
         device.publisher.stop()          # sends what the loop published last, then "offline"
     if device.writer is not None:
         device.writer.stop()
-    if device.server is not None:
-        device.server.close()
-    device.core.alerts.close()
+    if device.channel is not None:
+        device.channel.stop()
+    alerts = device.core.alerts
+    print(f"LED {'on' if alerts.led.value else 'off'}, buzzer {'on' if alerts.buzzer.value else 'off'}.",
+          flush=True)
+    alerts.close()
     if device.store is not None:
         device.store.close()
 

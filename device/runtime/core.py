@@ -303,7 +303,11 @@ class DowelCore:
             if not new.buzzer:
                 self.alerts.buzzer.off()
             self.adc_link.settings_changed(old, new)
-        self.publisher.event({"type": "settings", "t": self.clock.now(), "settings": new.to_dict()})
+        t = self.clock.now()
+        self.publisher.event({"type": "settings", "t": t, "settings": new.to_dict()})
+        # A fresh snapshot at once: whoever changed the settings sees them in the
+        # status as soon as the change returns (also across the channel).
+        self.publisher.status(t, force=True)
 
     def set_exercise(self, name: str) -> Settings:
         return self.update_settings({"exercise": name})

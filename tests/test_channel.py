@@ -1,0 +1,190 @@
+"""The channel between the core process and the web process
+(device/runtime/channel.py, device/runtime/core_proxy.py), in one process:
+framing, the per-client buffer, a reader that stops reading, the peer check,
+and history writes sent to the core's side."""
+import os
+import socket
+import stat
+import time
+
+import pytest
+
+from device.history.store import FieldError, Store
+from device.runtime.channel import (HEADER, ChannelError, ChannelServer, Decoder, _Client,
+                                    encode, runtime_dir)
+from device.runtime.core_proxy import CoreProxy, CoreUnavailable, HistoryReader
+
+
+
+def wait_for(predicate, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+# -- framing ------------------------------------------------------------------------
+def test_messages_survive_any_split_of_the_byte_stream():
+    messages = [{"type": "status", "t": 1.5, "points": {"head": {"v": 2.4}}},
+                {"type": "rep_completed", "t": 2.0, "rep": {"losses": []}, "note": "é ✓"},
+                {"type": "reply", "id": 3, "ok": True, "result": None}]
+    data = b"".join(encode(m) for m in messages)
+    for chunk in (1, 2, 3, 7, len(data)):
+        decoder = Decoder()
+        got = []
+        for i in range(0, len(data), chunk):
+            got.extend(decoder.feed(data[i:i + chunk]))
+        assert got == messages
+
+
+def test_a_length_over_the_limit_or_not_json_is_refused():
+    with pytest.raises(ChannelError, match="over the"):
+        Decoder().feed(HEADER.pack(1 << 30) + b"{}")
+    with pytest.raises(ChannelError, match="not JSON"):
+        Decoder().feed(HEADER.pack(3) + b"{x}")
+    with pytest.raises(ChannelError, match="JSON object"):
+        Decoder().feed(HEADER.pack(2) + b"[]")
+
+
+# -- one client's buffer ------------------------------------------------------------------
+def test_a_backlogged_client_loses_status_snapshots_first_and_never_events():
+    a, b = socket.socketpair()
+    client = _Client(a, 1)
+    status = [encode({"type": "status", "n": i}) for i in range(5)]
+    event = [encode({"type": "contact_lost", "n": i}) for i in range(3)]
+    limit = 10_000
+    # consecutive snapshots merge: only the newest of a run waits
+    assert client.queue(status[0], True, limit) and client.queue(status[1], True, limit)
+    assert client.queue(event[0], False, limit)
+    assert client.queue(status[2], True, limit) and client.queue(status[3], True, limit)
+    assert client.queue(event[1], False, limit)
+    assert [d for _, d in client.out] == [status[1], event[0], status[3], event[1]]
+    assert client.status_dropped == 2
+    # over the bound: every waiting snapshot goes, the events stay in order
+    small = sum(len(d) for d in (event[0], event[1], event[2])) + 1
+    assert client.queue(event[2], False, small)
+    assert [d for _, d in client.out] == [event[0], event[1], event[2]]
+    # events alone over the bound: the client is to be dropped
+    assert not client.queue(encode({"type": "rep_completed", "pad": "x" * 100}), False, small)
+    a.close()
+    b.close()
+
+
+# -- server and proxy around a real core --------------------------------------------------
+@pytest.fixture
+def mock_core():
+    from device.hw.mock.factory import build_mock_core
+
+    core = build_mock_core(speed=2.0)
+    core.start()
+    yield core
+    core.close()
+
+
+@pytest.fixture
+def served(mock_core, tmp_path):
+    store = Store(tmp_path / "history.db")
+    server = ChannelServer(mock_core, tmp_path / "core.sock", store=store).start()
+    yield mock_core, server, store
+    server.stop()
+    store.close()
+
+
+def test_the_socket_is_the_service_users_alone(served, tmp_path):
+    _, server, _ = served
+    mode = os.stat(server.path).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    private = runtime_dir(mock=True, env={"XDG_RUNTIME_DIR": str(tmp_path)})
+    assert private.parent == tmp_path and stat.S_IMODE(os.stat(private).st_mode) == 0o700
+
+
+def test_a_connection_from_another_user_is_refused(mock_core, tmp_path):
+    # The kernel's SO_PEERCRED says who connected; a server for another service
+    # user turns this test's process away before a single byte.
+    server = ChannelServer(mock_core, tmp_path / "core.sock", allowed_uid=os.getuid() + 1).start()
+    try:
+        with pytest.raises(CoreUnavailable, match="did not say hello"):
+            CoreProxy(server.path).connect(timeout_s=2)
+        assert server.refused == 1 and server.client_count == 0
+    finally:
+        server.stop()
+
+
+def test_a_reader_that_stops_reading_is_dropped_and_the_core_goes_on(mock_core, tmp_path):
+    server = ChannelServer(mock_core, tmp_path / "core.sock", buffer_bytes=64 * 1024).start()
+    try:
+        stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stuck.connect(str(server.path))            # and never reads
+        reader = CoreProxy(server.path).connect(timeout_s=10)
+        assert wait_for(lambda: server.client_count == 2)
+        notes = reader.subscribe(maxsize=10_000, types={"note"})
+        frames_before = mock_core.get_status()["health"]["frames"]
+        blob = "x" * 8000
+        for n in range(400):                       # ~3 MB: more than any socket buffer
+            mock_core.bus.publish({"type": "note", "t": 0.0, "n": n, "blob": blob})
+            time.sleep(0.002)                      # a pace a reader that reads keeps up with
+        assert wait_for(lambda: server.dropped_clients == 1)
+        assert server.client_count == 1
+        # the reader that keeps up gets every event, in order
+        got = []
+        assert wait_for(lambda: got.extend(e["n"] for e in notes.drain()) or len(got) >= 400)
+        assert got == list(range(400))
+        assert wait_for(lambda: mock_core.get_status()["health"]["frames"] > frames_before + 50)
+        stuck.close()
+        reader.close()
+    finally:
+        server.stop()
+
+
+def test_history_writes_go_to_the_core_side_with_their_errors(served, tmp_path):
+    _, server, store = served
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    web_store = HistoryReader(Store(tmp_path / "history.db", readonly=True), proxy)
+    try:
+        athlete = web_store.add_athlete("Ada")
+        assert athlete["name"] == "Ada"
+        web_store.set_current_athlete(athlete["id"])
+        assert store.current_athlete_id() == athlete["id"]          # written by the core side
+        assert web_store.current_athlete_id() == athlete["id"]      # read straight from SQLite
+        with pytest.raises(KeyError):
+            web_store.set_current_athlete(999)
+        with pytest.raises(FieldError) as caught:
+            web_store.add_manual_set(athlete["id"], "kneeling_kettlebell", 0, None)
+        assert caught.value.field == "reps"
+        assert web_store.delete_session(12345) is False
+        with pytest.raises(AttributeError):
+            web_store.no_such_method()
+    finally:
+        proxy.close()
+
+
+def test_when_the_core_side_goes_the_proxy_says_the_device_is_down(mock_core, tmp_path):
+    from device.runtime.core_proxy import DEVICE_DOWN
+
+    server = ChannelServer(mock_core, tmp_path / "core.sock").start()
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    faults = proxy.subscribe(types={"fault"})
+    statuses = proxy.subscribe(maxsize=1000, types={"status"})
+    server.stop()
+    event = faults.get(timeout=10)
+    assert event is not None and event["active"] and event["message"] == DEVICE_DOWN
+    # listeners also get a status saying so (the page draws from statuses)
+    assert wait_for(lambda: any(s["health"]["fault"] == DEVICE_DOWN for s in statuses.drain()))
+    assert proxy.get_status()["health"]["fault"] == DEVICE_DOWN
+    with pytest.raises(CoreUnavailable):
+        proxy.update_settings({"debounce_ms": 30})
+    proxy.close()
+
+
+def test_an_unknown_command_is_an_error_reply_not_a_crash(served):
+    _, server, _ = served
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    try:
+        with pytest.raises(RuntimeError, match="unknown command"):
+            proxy._call("format_the_disk")
+        assert proxy.get_status()["health"]["fault"] is None      # still connected
+        assert proxy.update_settings({"debounce_ms": 25}).debounce_ms == 25
+    finally:
+        proxy.close()
