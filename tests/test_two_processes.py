@@ -232,3 +232,12 @@ def test_commands_cross_the_channel_with_their_errors(device):
     assert listed["current"] == athlete["id"] and "Grace" in [a["name"] for a in listed["athletes"]]
     status, body = d.request("POST", "/api/calibrate", {"duration_s": 0.5})
     assert status == 400 and body["field"] == "duration_s"
+
+
+def test_a_killed_supervisor_takes_both_children_with_it(device):
+    d = device()
+    roles = wait_for(lambda: (lambda c: c if set(c) == {"core", "web"} else None)(d.children()))
+    assert roles, d.output()
+    os.kill(d.proc.pid, signal.SIGKILL)
+    assert wait_for(lambda: all(gone(pid) for pid in roles.values())), d.output()
+    assert "LED off, buzzer off." in "".join(d.lines)

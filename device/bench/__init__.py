@@ -12,6 +12,7 @@ against the product's targets.  One module per benchmark:
 * ``history``   - a finished rep to committed on disk (wall clock)
 * ``mqtt``      - 20 dowels on one Mosquitto, one coach page: loss-to-tile latency,
                   broker messages/s, one dowel's publishing CPU (wall clock)
+* ``flood``     - the dashboard flooded: core frame rate and alert latency vs quiet (wall clock)
 
 Virtual-time rows print the same figures on every run and machine; wall-clock
 rows are kept only where the real CPU is the thing measured.
@@ -34,7 +35,7 @@ from device.bench.tables import BenchResult, Row, pct, table
 
 __all__ = ["KINDS", "add_arguments", "main", "pct", "table", "run_benches", "markdown_table"]
 
-KINDS = ("sampling", "latency", "accuracy", "cpu", "dashboard", "memory", "history", "mqtt")
+KINDS = ("sampling", "latency", "accuracy", "cpu", "dashboard", "memory", "history", "mqtt", "flood")
 WHAT = {
     "sampling": "contact frames/s vs the ceiling, per board and read schedule (virtual time)",
     "latency": "alert latency and accuracy, live stack on the Pi Zero 2 W profile (virtual time)",
@@ -44,6 +45,7 @@ WHAT = {
     "memory": "core memory over a simulated hour",
     "history": "finished rep to on disk (wall clock)",
     "mqtt": "20 dowels on one broker, one coach page: latency, messages/s, publishing CPU (wall clock)",
+    "flood": "dashboard flooded beside the core process: frame rate and alert latency vs quiet (wall clock)",
 }
 #: Marks around the README's measured table, which ``--update-readme`` rewrites.
 README_START = "<!-- dowel bench: start -->"
@@ -77,6 +79,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dashboard: seconds per measurement (default 3); sampling: virtual seconds "
                         "per emulated part (default 2)")
     p.add_argument("--trace", metavar="FILE", help="cpu: trace to replay (default: the sample)")
+    p.add_argument("--flood-requests", type=int, default=3000,
+                   help="flood: requests to each of /api/status and /api/history (default 3000)")
+    p.add_argument("--flood-seconds", type=float, default=30.0,
+                   help="flood: shortest quiet measurement (default 30)")
 
 
 def _progress(kind: str, quiet: bool) -> Callable[[int, int], None]:
@@ -165,6 +171,12 @@ def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coac
 
         return bench_mqtt(serve_coach, dowels=4 if quick else 20, seconds=4.0 if quick else 30.0,
                           progress=progress)
+    if kind == "flood":
+        from device.bench.flood import run_flood_bench
+
+        return run_flood_bench(seconds=3.0 if quick else args.flood_seconds,
+                               requests=100 if quick else args.flood_requests,
+                               streams=10 if quick else 50, progress=progress)
     raise ValueError(f"unknown bench {kind!r}")
 
 

@@ -135,14 +135,14 @@ class Children:
         env = dict(os.environ)
         # The core process sends the watchdog pings: they must vouch for its loop.
         env.pop("WATCHDOG_PID", None)
-        self.core = subprocess.Popen(self._argv("core"), env=env)
+        self.core = subprocess.Popen(self._argv("core"), env=env, preexec_fn=_die_with_parent)
 
     def start_web(self) -> None:
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
         fd = self.listener.fileno()
         self.web = subprocess.Popen(self._argv("web") + ["--listen-fd", str(fd)], env=env,
-                                    pass_fds=(fd,))
+                                    pass_fds=(fd,), preexec_fn=_die_with_parent)
         self.web_started_at = time.monotonic()
 
     def web_ended(self, stop) -> None:
@@ -177,6 +177,18 @@ class Children:
         core_status = _reap(self.core, CORE_STOP_S)
         _reap(self.web, WEB_STOP_S)
         return EXIT_FAIL if core_status is None else (core_status if core_status >= 0 else EXIT_FAIL)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the supervisor dies, even by kill -9
+    (outside systemd nobody else would stop an orphaned core: LED and buzzer off)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass                    # not Linux: systemd's control group still stops both
 
 
 def _reap(child: Optional[subprocess.Popen], timeout_s: float) -> Optional[int]:

@@ -2,9 +2,10 @@
 history writer, the terminal), declared once.
 
 :class:`Core` is what ``web.create_app`` is typed against.  It is kept by
-:class:`device.runtime.core.DowelCore` (the polling loop itself) and by the
-tests' ``FakeCore``; tests/test_contract.py runs the same checks against each,
-so they cannot drift apart.
+:class:`device.runtime.core.DowelCore` (the polling loop itself),
+:class:`device.runtime.core_proxy.CoreProxy` (the web process's view of a core
+running in the core process) and the tests' ``FakeCore``; tests/test_contract.py
+runs the same checks against each, so they cannot drift apart.
 
 :class:`Status` is the status snapshot's shape, written down here and nowhere
 else (docs/architecture.md shows an example).  Event shapes are in

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -28,6 +29,8 @@ from device.analysis.calibration import Calibration, CalibrationError
 from device.analysis.settings import Settings, SettingsError
 from device.runtime.channel import ChannelError, Decoder, encode
 from device.runtime.events import EventBus, Subscription
+
+log = logging.getLogger(__name__)
 
 #: ``health.fault`` while the core process is not there.
 DEVICE_DOWN = "the device is down: its core process stopped (the service restarts it)"
@@ -121,9 +124,12 @@ class CoreProxy:
                 if not data:
                     break
                 for message in decoder.feed(data):
-                    self._dispatch(message)
-        except (OSError, ChannelError):
-            pass
+                    try:
+                        self._dispatch(message)
+                    except Exception:          # one bad message must not deafen the web
+                        log.exception("channel: cannot use a %r message", message.get("type"))
+        except (OSError, ChannelError) as exc:
+            log.info("channel closed: %s", exc)
         self._went_down()
 
     def _dispatch(self, message: dict) -> None:
