@@ -224,7 +224,18 @@ class PointContact:
         if self.state == LOW:
             self.state = CONTACT
             self.low_n = 0
-        self._step_touching(t, v, prev_v, dt)
+        # in contact (the usual frame, kept inline): note full contact, follow the resting level
+        rest = self.rest_v
+        full = rest * FULL_FRACTION
+        if v >= full:
+            self.full_t = t
+        elif prev_v >= full and dt > 0.0:
+            # fell through full contact between the frames: when exactly
+            self.full_t = t - dt * (full - v) / (prev_v - v)
+        if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
+            learning = not self.fixed and t - self.set_start_t < LEARN_S
+            tau = LEARN_TAU_S if learning else TRACK_TAU_S
+            self.rest_v = rest + (v - rest) * (dt / (tau + dt))
         return None
 
     def _no_force(self, v: float) -> bool:
@@ -258,20 +269,6 @@ class PointContact:
             self.high_n = 0
             return "lost"
         return None
-
-    def _step_touching(self, t: float, v: float, prev_v: float, dt: float) -> None:
-        """In contact: note full contact, follow the resting level."""
-        rest = self.rest_v
-        full = rest * FULL_FRACTION
-        if v >= full:
-            self.full_t = t
-        elif prev_v >= full and dt > 0.0:
-            # fell through full contact between the frames: when exactly
-            self.full_t = t - dt * (full - v) / (prev_v - v)
-        if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
-            learning = not self.fixed and t - self.set_start_t < LEARN_S
-            tau = LEARN_TAU_S if learning else TRACK_TAU_S
-            self.rest_v = rest + (v - rest) * (dt / (tau + dt))
 
     def _step_lost(self, t: float, v: float, debounce_s: float):
         """Lost: wait for the point to come back above the on threshold."""

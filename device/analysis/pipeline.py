@@ -25,7 +25,7 @@ import math
 from typing import Optional
 
 from device.analysis.calibration import threshold_fractions
-from device.analysis.contact import CONTACT, PRESENT_V, PointContact, TiltFilter
+from device.analysis.contact import CONTACT, PRESENT_V, PointContact, TiltFilter, _asin_deg
 from device.analysis.frames import Frame
 from device.analysis.losses import LossTracker
 from device.analysis.placement import PlacementWatch
@@ -110,7 +110,7 @@ class Pipeline:
         self._t = t
         tv = self._tilt.step(t, frame.tilt)
         self._tilt_v = tv
-        self._pitch = p = self._upright.pitch(tv)
+        self._pitch = p = _asin_deg(tv) - self._upright.deg
         volts = (frame.head, frame.upper_back, frame.sacrum)
         events: list = []
         self._sensors.step(t, volts, events)
@@ -125,7 +125,7 @@ class Pipeline:
         if self._upright.learning and self._learn_upright(t, events):
             return events
         p = self._pitch
-        change = self._reps.step(t, p, self._upright.pitch(self._tilt.mean_v))
+        change = self._reps.step(t, p, _asin_deg(self._tilt.mean_v) - self._upright.deg)
         if change is not None:
             self._sets.rep_change(change, t, events)
         self._sets.waiting(t, events)
@@ -140,18 +140,19 @@ class Pipeline:
         A faulty pad is left out: the set ends when the others let go."""
         debounce_s = self._debounce_s
         faulty = self._sensors.faulty
-        watched = [pt for i, pt in enumerate(self._points) if i not in faulty] if faulty \
-            else self._points
+        pts = self._points
+        watched = [pt for i, pt in enumerate(pts) if i not in faulty] if faulty else pts
         all_low = True
         for i, v in enumerate(volts):
-            if i in faulty:
+            if faulty and i in faulty:
                 continue
-            pt = self._points[i]
+            pt = pts[i]
             change = pt.step(t, v, debounce_s)
-            if change == "lost":
-                self._losses.lost(i, pt.name, pt.low_since)
-            elif change is not None:
-                self._losses.restored(i, t, pt.high_since, events)
+            if change is not None:
+                if change == "lost":
+                    self._losses.lost(i, pt.name, pt.low_since)
+                else:
+                    self._losses.restored(i, t, pt.high_since, events)
             if pt.state == CONTACT:
                 all_low = False
         if not all_low or not watched:

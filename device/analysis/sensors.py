@@ -60,11 +60,13 @@ class SensorWatch:
         self._lost_at_rep: list = [None, None, None]
         self._any_high = False
         self._two_since = None                  # (point index, since) two pads on, one silent
+        self.watching = False                   # a point lost a while in a set is watched
         self.faulty: frozenset = frozenset()    # indexes of the faulty points
 
     # -- every frame -----------------------------------------------------------
     def step(self, t: float, volts: tuple, events: list) -> None:
-        if not self._faults and not self._any_high and max(volts) <= SHORTED_V:
+        if not (self._faults or self._any_high or volts[0] > SHORTED_V or volts[1] > SHORTED_V
+                or volts[2] > SHORTED_V):
             return                      # the usual frame: nothing to look at
         self._any_high = False
         for i, v in enumerate(volts):
@@ -123,11 +125,7 @@ class SensorWatch:
     # -- in a set --------------------------------------------------------------
     def set_started(self) -> None:
         self._lost_at_rep = [None, None, None]
-
-    @property
-    def watching(self) -> bool:
-        """A point is being watched for a silent pad (it has been lost a while)."""
-        return any(x is not None for x in self._lost_at_rep)
+        self.watching = False
 
     def in_set(self, t: float, points: list, lost_since: list, rep_count: int,
                events: list) -> None:
@@ -142,9 +140,12 @@ class SensorWatch:
                 self._lost_at_rep[i] = rep_count
             elif rep_count - self._lost_at_rep[i] >= SILENT_REPS and POINTS[i] not in self._faults:
                 self._raise(t, POINTS[i], "silent", events)
+        # a point is being watched for a silent pad (kept as an attribute: asked every frame)
+        self.watching = any(x is not None for x in self._lost_at_rep)
 
     def set_ended(self) -> None:
         self._lost_at_rep = [None, None, None]
+        self.watching = False
 
     # -- reading ---------------------------------------------------------------
     def _changed(self) -> None:
