@@ -68,12 +68,15 @@ def test_rep_clicks_when_turned_on(run_core):
     assert all(played for _, played in core.chirps)
 
 
-def test_the_status_carries_the_plan_and_a_set_of_another_exercise_counts_for_its_step(run_core):
+def test_picking_an_exercise_makes_its_step_the_current_one(run_core):
     core, events = run_core(two_sets(reps=1), Settings(exercise="standing_3point"))
     # follow_plan tagged the sets with the plan's first step
     assert {e["exercise"] for e in events if e["type"] == "set_completed"} == {"kneeling_3point"}
-    core.set_exercise("standing_3point")
     assert core.get_status()["plan"]["exercise"] == "kneeling_kettlebell"
+    core.set_exercise("standing_3point")
+    plan = core.get_status()["plan"]
+    assert plan["exercise"] == "standing_3point" and plan["set_index"] == 1
+    assert [s["state"] for s in plan["steps"]] == ["done", "next", "current", "next"]
 
 
 # -- the endpoints --------------------------------------------------------------------

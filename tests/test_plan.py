@@ -75,3 +75,15 @@ def test_reorder_puts_the_steps_in_the_order_given_and_says_what_is_wrong():
         plan.reorder(order[:3])
     with pytest.raises(PlanError, match="list of exercise ids"):
         plan.reorder("standing_3point")
+
+
+def test_a_picked_exercise_is_followed_through_its_sets_then_the_plan_goes_on():
+    plan = Plan()
+    assert plan.focus("standing_3point") is True
+    assert plan.set_done("standing_3point") is False          # one of two: stays there
+    assert plan.status()["exercise"] == "standing_3point"
+    assert plan.set_done("standing_3point") is True
+    assert plan.status()["exercise"] == "standing_kettlebell"  # the next one after it
+    plan.skip()
+    assert plan.status()["exercise"] == "kneeling_3point"      # then from the top
+    assert plan.focus("standing_3point") is False              # done already

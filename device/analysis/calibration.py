@@ -74,8 +74,8 @@ def _pad_problems(rest: dict) -> Optional[str]:
     silent = [p for p in constants.POINTS if rest[p] < MIN_CONTACT_V]
     shorted = [p for p in constants.POINTS if rest[p] > SHORTED_V]
     if len(silent) == len(constants.POINTS):
-        return ("no contact at any pad: put the dowel on the back of your head, your upper "
-                "back and your sacrum, then hold still")
+        return ("no contact at the head, upper back and sacrum: put the dowel on the back of "
+                "your head, your upper back and your sacrum, then hold still")
     if silent:
         one = len(silent) == 1
         where = " and ".join(vocabulary_point(p).where for p in silent)

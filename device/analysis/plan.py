@@ -6,7 +6,8 @@ rule (:func:`device.history.trends.progression`) says the athlete is
 comfortable (stage ``"standing"`` or ``"deadlift"``), only the standing
 versions.  A step the dowel tracks moves on by itself when its sets are done;
 a kettlebell step is logged by hand ("done 10").  The athlete can skip the
-current step or put the steps in another order.
+current step, put the steps in another order, or pick an exercise (its step
+becomes the current one).
 
 ``Plan.status()`` is the ``plan`` part of the status snapshot:
 ``{exercise, title, tracked, set_index, sets, rep_target, step_index, steps,
@@ -149,10 +150,30 @@ class Plan:
             raise PlanError("order", f"list every step of today's plan once: {', '.join(ids)}")
         by_id = {s.exercise: s for s in self.steps}
         self.steps = [by_id[x] for x in order]
-        self.index = 0
-        self._advance()
+        self.index = next((i for i, s in enumerate(self.steps) if not s.finished), len(self.steps))
+
+    def focus(self, exercise: str) -> bool:
+        """The athlete picked ``exercise``: its step (if unfinished) is the current
+        one from now on.  True if the current step changed."""
+        for i, s in enumerate(self.steps):
+            if s.exercise == exercise and not s.finished:
+                moved = i != self.index
+                self.index = i
+                return moved
+        return False
 
     def _advance(self) -> bool:
+        """Once the current step is finished, on to the next unfinished one (after
+        it, then from the top); True if the current step changed."""
         before = self.index
-        self.index = next((i for i, s in enumerate(self.steps) if not s.finished), len(self.steps))
-        return self.index != before
+        if before < len(self.steps) and not self.steps[before].finished:
+            return False
+        n = len(self.steps)
+        start = before if before < n else -1
+        for k in range(1, n + 1):
+            j = (start + k) % n
+            if not self.steps[j].finished:
+                self.index = j
+                return True
+        self.index = n
+        return before != n

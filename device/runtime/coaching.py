@@ -81,11 +81,10 @@ def progression_stage(store, athlete_id: Optional[int] = None) -> str:
 
 def follow_history(core, store) -> None:
     """At start: give the core what the history says (the stage for the plan,
-    the session's set count so set numbers continue it) and tag the next sets
-    with the plan's first step."""
+    the session's set count so set numbers continue it).  The exercise setting
+    stays as it was: picking the plan's step, or the plan moving on, changes it."""
     try:
         core.plan_stage(progression_stage(store))
-        core.follow_plan()
         core.continue_session(session_sets(store))
     except Exception:          # the history is a help here, never a reason to stop
         log.exception("could not read the plan's stage or the session's sets from the history")

@@ -287,9 +287,12 @@ class DowelCore:
         return self._settings
 
     def update_settings(self, changes: dict) -> Settings:
-        """Validate and apply a partial update as a whole (SettingsError on bad input)."""
+        """Validate and apply a partial update as a whole (SettingsError on bad input).
+        Picking an exercise makes its step of the plan the current one."""
         new = self._settings.updated(changes)
         self._apply_settings(new)
+        if isinstance(changes, dict) and "exercise" in changes:
+            self._plan_change(lambda: self.coaching.plan.focus(new.exercise))
         return new
 
     def _apply_settings(self, new: Settings) -> None:
