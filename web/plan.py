@@ -3,7 +3,7 @@
 The plan lives in the core (``core.plan_*``, :mod:`device.runtime.coaching`);
 these endpoints only read and steer it.  Every change needs the device token in
 ``X-Dowel-Token`` (401 without or with a wrong one, nothing changed) and a JSON
-body (415 otherwise):
+body (415 otherwise), both checked app-wide (web/auth.py):
 
 * ``GET /api/plan`` -> the plan (the shape of the status snapshot's ``plan``);
 * ``POST /api/plan/skip`` ``{}`` -> skip the current step;
@@ -16,80 +16,51 @@ body (415 otherwise):
 from __future__ import annotations
 
 import functools
-import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from device.analysis.plan import PlanError
 from device.history.store import FieldError, StoreError
 from device.runtime.coaching import progression_stage
-from device.runtime.token import token_matches
+
+from .errors import ApiError, error_response, json_body
 
 bp = Blueprint("plan", __name__, url_prefix="/api/plan")
 
 
-class PlanApiError(Exception):
-    def __init__(self, status: int, message: str, field=None):
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-
-@bp.errorhandler(PlanApiError)
-def _error(exc: PlanApiError):
-    response = jsonify({"error": exc.message, "field": exc.field})
-    response.status_code = exc.status
-    return response
-
-
 @bp.errorhandler(PlanError)
 def _plan_error(exc: PlanError):
-    status = 409 if exc.field == "plan" else 400
-    return _error(PlanApiError(status, exc.message, exc.field))
+    return error_response(409 if exc.field == "plan" else 400, exc.message, exc.field)
 
 
 @bp.errorhandler(FieldError)
 def _field_error(exc: FieldError):
-    return _error(PlanApiError(400, f"{exc.field}: {exc.message}", exc.field))
+    return error_response(400, f"{exc.field}: {exc.message}", exc.field)
 
 
 @bp.errorhandler(StoreError)
 def _store_error(exc: StoreError):
-    return _error(PlanApiError(503, f"history is not available: {exc}"))
+    return error_response(503, f"history is not available: {exc}")
 
 
 def mutation(view):
-    """Token and JSON body checks of a plan change (one line to swap for the
-    app-wide decorator)."""
+    """A plan change: the token and the JSON content type are checked app-wide
+    (web/auth.py, before the body is read); this hands the view its body."""
     @functools.wraps(view)
-    def checked(*args, **kwargs):
-        given = request.headers.get("X-Dowel-Token")
-        if not token_matches(current_app.config.get("TOKEN"), given):
-            raise PlanApiError(401, "token: the device token is needed to change the plan"
-                               if not given else "token: wrong device token", "token")
-        if request.mimetype != "application/json":
-            raise PlanApiError(415, f"expected Content-Type: application/json, got "
-                               f"{request.mimetype or 'none'}")
-        return view(_body(), *args, **kwargs)
-    return checked
-
-
-def _body() -> dict:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PlanApiError(400, "body: invalid JSON", "body") from None
-    if not isinstance(body, dict):
-        raise PlanApiError(400, "body: expected a JSON object", "body")
-    return body
+    def with_body(*args, **kwargs):
+        body = json_body(required=False)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise ApiError(400, "body: expected a JSON object", "body")
+        return view(body, *args, **kwargs)
+    return with_body
 
 
 def _only(body: dict, allowed: set) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise PlanApiError(400, f"{unknown[0]}: unknown field", unknown[0])
+        raise ApiError(400, f"{unknown[0]}: unknown field", unknown[0])
 
 
 def _core():
@@ -121,7 +92,7 @@ def plan_skip(body: dict):
 def plan_order(body: dict):
     _only(body, {"order"})
     if "order" not in body:
-        raise PlanApiError(400, "order: required (every step's exercise id, once each)", "order")
+        raise ApiError(400, "order: required (every step's exercise id, once each)", "order")
     return jsonify(_core().plan_order(body["order"]))
 
 
@@ -137,7 +108,7 @@ def plan_done(body: dict):
         raise PlanError("plan", f"{plan['title']} is counted by the dowel: do the set with it on")
     store = current_app.config.get("STORE")
     if store is None:
-        raise PlanApiError(503, "history is not available: sets logged by hand cannot be kept")
+        raise ApiError(503, "history is not available: sets logged by hand cannot be kept")
     reps = body.get("reps", plan["rep_target"])
     if isinstance(reps, float) and reps.is_integer():
         reps = int(reps)
