@@ -197,7 +197,9 @@ def test_page_is_served_with_all_its_parts(client):
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert '<section id="history-view"' in html
-    assert 'src="/static/history.js"' in html and 'href="/static/history.css"' in html
+    # native ES modules: app.js imports the views (history.js among them)
+    assert '<script type="module" src="/static/app.js"></script>' in html and 'href="/static/history.css"' in html
+    assert 'from "./history.js"' in client.get("/static/app.js").get_data(as_text=True)
     assert 'name="viewport"' in html
     for element_id in ("live-view", "session-view", "program-view", "device-view",
                        "figure", "rep-count", "set-number", "loss-banner", "connection",
@@ -209,19 +211,29 @@ def _local_assets(html: str) -> list:
     return re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
 
 
+def _module_imports(js: str) -> list:
+    """The modules a script imports, as /static/ paths."""
+    return ["/static/" + name for name in re.findall(r'^import [^;]*?from "\./([\w.-]+\.js)";', js, re.M)]
+
+
 def test_every_asset_is_served_locally_and_the_page_is_light(client):
     html = client.get("/").get_data(as_text=True)
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html), "no CDN: every asset from the device"
     total = len(html.encode())
-    optional = {"/static/history.js", "/static/history.css"}   # the history helper's files
-    for url in _local_assets(html):
-        resp = client.get(url)
-        if url in optional and resp.status_code == 404:
+    todo, seen = _local_assets(html), set()
+    while todo:
+        url = todo.pop()
+        if url in seen:
             continue
+        seen.add(url)
+        resp = client.get(url)
         assert resp.status_code == 200, url
         body = resp.get_data()
+        if url.endswith(".js"):
+            todo += _module_imports(body.decode())
         assert b"http://" not in body.replace(b"http://www.w3.org", b"") and b"https://" not in body, url
         total += len(body)
+    assert "/static/history.js" in seen and "/static/labels.js" in seen
     assert total < 200_000, f"page weight {total} bytes"
 
 
