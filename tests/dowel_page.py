@@ -112,7 +112,8 @@ class StreamWatcher:
 def open_phone(browser, url: str, token: str, view: str = "live", scheme: str = "dark",
                init_script: str = "", viewport: dict = PHONE):
     """A new phone (its own storage) on `url`, paired with `token`: (context, page, errors)."""
-    context = browser.new_context(viewport=viewport, device_scale_factor=2, color_scheme=scheme)
+    # bypass_csp: wait_for_function evaluates strings, which the page's CSP forbids
+    context = browser.new_context(viewport=viewport, device_scale_factor=2, color_scheme=scheme, bypass_csp=True)
     if init_script:
         context.add_init_script(init_script)
     page = context.new_page()

@@ -51,7 +51,9 @@ def served(fake_core):
 
 
 def open_page(browser, url: str, scheme: str = "dark", view: str = "live", init_script: str = ""):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, color_scheme=scheme)
+    # bypass_csp: wait_for_function and the injected axe-core evaluate strings, which the
+    # page's CSP forbids (tests/test_web_csp_browser.py checks the page under its CSP)
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, color_scheme=scheme, bypass_csp=True)
     if init_script:
         context.add_init_script(init_script)
     page = context.new_page()

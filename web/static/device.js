@@ -178,6 +178,11 @@ function renderHealth(h) {
   set("source", h.source || "–");
   // the core counts every listener; the terminal and the history writer are two of them
   set("subscribers", h.subscribers === undefined ? "–" : String(h.subscribers));
+  // the MQTT link (null when no broker is configured): state, broker, what it dropped
+  const m = h.mqtt;
+  set("mqtt", !m ? "off" : `${m.state} · ${m.broker}` + (m.dropped ? ` · ${m.dropped} dropped` : "") +
+      (m.state !== "connected" && m.last_error ? ` · ${m.last_error}` : ""),
+  !m ? "" : m.state === "connected" ? "good" : "bad");
   const rate = stream.updateRate();
   set("updates", rate === null ? "–" : num(rate, 0) + " /s");
 }
