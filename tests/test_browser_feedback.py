@@ -217,7 +217,9 @@ def test_the_loss_banner_moves_nothing(chromium, device):
     url, token = device
     context, page, errors = open_phone(chromium, url, token)
     try:
-        page.wait_for_selector("#loss-banner[hidden]", state="attached", timeout=40000)
+        # in a set (the hinge reads a number), before its loss
+        page.wait_for_function("document.querySelector('#loss-banner').hidden && document.querySelector('#set-card').hidden"
+                               " && /^[0-9-]+$/.test(document.querySelector('#angle-value').textContent)", timeout=40000)
         boxes = "['.counters', '#rep-toast', '#figure'].map(s => { const r = document.querySelector(s).getBoundingClientRect(); return [r.top, r.height]; })"
         before = page.evaluate(boxes)
         page.wait_for_selector("#loss-banner:not([hidden])", timeout=40000)
