@@ -8,7 +8,7 @@ import pytest
 from device.analysis.calibration import Calibration, CalibrationError
 from device.analysis.settings import EXERCISES, Settings, SettingsError
 from device.hw import constants
-from device.runtime.contract import Core, Health, PointStatus, Status, Subscription
+from device.runtime.contract import Coaching, Core, Health, PointStatus, Status, Subscription
 
 HOLD_STILL = [("idle", 0.3), ("place", 0.3), ("upright", 30.0), ("remove", 0.3), ("idle", 0.3)]
 NOTHING_ON = [("idle", 30.0), ("place", 0.3), ("remove", 0.3), ("idle", 0.3)]
@@ -153,3 +153,23 @@ def test_calibration_with_nothing_on_the_dowel_is_refused(empty_core):
         empty_core.calibrate(1.0)
     assert empty_core.settings == before
     assert empty_core.get_status()["calibrated"] is False
+
+
+@pytest.fixture(params=["mock", "proxy"])
+def coaching_core(request):
+    return _core(request.param, request, holding=True)
+
+
+def test_the_plan_is_kept_by_the_core_and_reached_across_the_channel(coaching_core):
+    from device.analysis.plan import PlanError
+
+    core = coaching_core
+    assert isinstance(core, Coaching)
+    plan = core.plan_status()
+    assert plan == core.get_status()["plan"]
+    moved = core.plan_skip()
+    assert moved["step_index"] == plan["step_index"] + 1
+    assert core.plan_status()["step_index"] == moved["step_index"]
+    with pytest.raises(PlanError) as caught:
+        core.plan_order(["no such step"])
+    assert caught.value.field

@@ -232,6 +232,13 @@ def test_commands_cross_the_channel_with_their_errors(device):
     assert listed["current"] == athlete["id"] and "Grace" in [a["name"] for a in listed["athletes"]]
     status, body = d.request("POST", "/api/calibrate", {"duration_s": 0.5})
     assert status == 400 and body["field"] == "duration_s"
+    # the day's plan lives in the core process too
+    status, plan = d.request("GET", "/api/plan")
+    assert status == 200 and plan["steps"]
+    status, moved = d.request("POST", "/api/plan/skip", {})
+    assert status == 200 and moved["step_index"] == plan["step_index"] + 1
+    status, body = d.request("POST", "/api/plan/order", {"order": ["no such step"]})
+    assert status == 400 and body["field"]
 
 
 def test_a_killed_supervisor_takes_both_children_with_it(device):

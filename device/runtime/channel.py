@@ -202,6 +202,8 @@ class ChannelServer:
     ``on_web_ready(port)`` is called when the web process says it serves.
     """
 
+    #: The day's plan, kept by the core (device/runtime/coaching.py).
+    PLAN_CALLS = ("plan_status", "plan_stage", "plan_skip", "plan_order", "plan_set_done")
     #: Store methods the web may call through the channel: its only writes.
     STORE_WRITES = ("add_athlete", "set_current_athlete", "add_manual_set", "delete_session")
 
@@ -415,8 +417,13 @@ class ChannelServer:
     def _op_set_exercise(self, name) -> dict:
         return self.core.set_exercise(name).to_dict()
 
-    def _op_calibrate(self, duration_s) -> dict:
-        return self.core.calibrate(duration_s).to_dict()
+    def _op_calibrate(self, duration_s, lead_in_s=0.0) -> dict:
+        return self.core.calibrate(duration_s, lead_in_s=lead_in_s).to_dict()
+
+    def _op_plan(self, method, args) -> dict:
+        if method not in self.PLAN_CALLS:
+            raise ChannelError(f"plan.{method} cannot be called through the channel")
+        return getattr(self.core, method)(*args)
 
     def _op_store(self, method, args) -> object:
         if self.store is None:
@@ -431,4 +438,4 @@ class ChannelServer:
 
     OPS = {"get_status": _op_get_status, "update_settings": _op_update_settings,
            "set_exercise": _op_set_exercise, "calibrate": _op_calibrate,
-           "store": _op_store, "web_ready": _op_web_ready}
+           "plan": _op_plan, "store": _op_store, "web_ready": _op_web_ready}

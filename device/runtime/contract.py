@@ -138,3 +138,27 @@ class Core(Protocol):
         if it was bad; blocks that long) and keep its thresholds.  Raises
         :class:`device.analysis.calibration.CalibrationError` with a message for
         the athlete when the hold cannot be used."""
+
+
+@runtime_checkable
+class Coaching(Protocol):
+    """The day's plan, kept by the core (device/runtime/coaching.py) and changed
+    from the page (web/plan.py).  Each call returns the plan's status dict (the
+    status snapshot's ``plan``); a change that cannot be made raises
+    :class:`device.analysis.plan.PlanError` naming the input.  Kept by
+    :class:`device.runtime.core.DowelCore` and the web process's ``CoreProxy``."""
+
+    def plan_status(self) -> dict:
+        """The plan as it stands."""
+
+    def plan_stage(self, stage: Optional[str]) -> dict:
+        """A fresh plan for the progression ``stage`` the history reached."""
+
+    def plan_skip(self) -> dict:
+        """On to the next step."""
+
+    def plan_order(self, order) -> dict:
+        """The steps in a new order."""
+
+    def plan_set_done(self, exercise: str, by_hand: bool = False) -> dict:
+        """A set of ``exercise`` is done (``by_hand``: logged on the page)."""

@@ -49,9 +49,11 @@ def _field_error(kind):
 
 
 def _error_classes() -> dict:
+    from device.analysis.plan import PlanError
     from device.history.store import FieldError, StoreError
 
     return {"SettingsError": _field_error(SettingsError), "FieldError": _field_error(FieldError),
+            "PlanError": _field_error(PlanError),
             "CalibrationError": lambda e: CalibrationError(e["message"]),
             "StoreError": lambda e: StoreError(e["message"]),
             "KeyError": lambda e: KeyError(e["message"]),
@@ -229,11 +231,29 @@ class CoreProxy:
         self._settings = Settings().updated(self._call("set_exercise", name=name))
         return self._settings
 
-    def calibrate(self, duration_s: float = 3.0) -> Calibration:
-        result = self._call("calibrate", timeout_s=duration_s + 20.0, duration_s=duration_s)
+    def calibrate(self, duration_s: float = 3.0, lead_in_s: float = 0.0) -> Calibration:
+        # A bad hold is recorded once more: wait for two holds and the lead-in.
+        result = self._call("calibrate", timeout_s=lead_in_s + 2 * duration_s + 20.0,
+                            duration_s=duration_s, lead_in_s=lead_in_s)
         calibration = Calibration.from_dict(result)
         self._settings = self._settings.updated({"calibration": calibration})
         return calibration
+
+    # -- the day's plan (kept by the core) ------------------------------------------------
+    def plan_status(self) -> dict:
+        return self._call("plan", method="plan_status", args=[])
+
+    def plan_stage(self, stage) -> dict:
+        return self._call("plan", method="plan_stage", args=[stage])
+
+    def plan_skip(self) -> dict:
+        return self._call("plan", method="plan_skip", args=[])
+
+    def plan_order(self, order) -> dict:
+        return self._call("plan", method="plan_order", args=[order])
+
+    def plan_set_done(self, exercise: str, by_hand: bool = False) -> dict:
+        return self._call("plan", method="plan_set_done", args=[exercise, by_hand])
 
     # -- beyond the contract: the web process's own needs -----------------------------------
     def web_ready(self, port: int) -> None:
