@@ -232,3 +232,29 @@ def test_pairing_url_brackets_an_ipv6_address():
 
     assert pairing_url("192.168.1.5", 8080, "abc") == "http://192.168.1.5:8080/#token=abc"
     assert pairing_url("fe80::1", 8080, "abc") == "http://[fe80::1]:8080/#token=abc"
+
+
+@pytest.mark.slow
+def test_dowel_run_prints_the_token_and_the_pairing_link(tmp_path):
+    import os
+
+    from device.runtime.token import load_or_create_token
+
+    token = load_or_create_token(tmp_path / "data")
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--mock", "--host", "127.0.0.1",
+                             "--port", "0", "--no-history", "--quiet", "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Pair a phone:") or len(lines) > 40:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    dashboard = next(x for x in lines if x.startswith("Dashboard: ")).split(" ", 1)[1]
+    assert f"Device token (every change from the page needs it): {token}" in lines
+    pair = next(x for x in lines if x.startswith("Pair a phone:"))
+    assert f"{dashboard}#token={token}" in pair
