@@ -12,6 +12,13 @@
   const tiles = new Map();              // id -> element
   let source = null;
   let lastMessageAt = 0;
+  // Twenty dowels send ~100 updates a second: tiles are drawn once per animation
+  // frame with their newest state, and only what changed is touched.
+  const pending = new Set();
+  let frameAsked = false;
+
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+  function setData(el, key, value) { if (el.dataset[key] !== value) el.dataset[key] = value; }
 
   function setConnection(st, text) {
     const c = $("#connection");
@@ -59,40 +66,51 @@
   function draw(d) {
     const el = tileFor(d.id);
     const lost = new Set(d.lost_points || []);
-    el.dataset.online = d.online ? "true" : "false";
-    el.dataset.alert = d.online && (lost.size || d.alert) ? "on" : "off";
-    el.dataset.problem = d.problem ? "on" : "off";
-    el.dataset.inSet = d.in_set ? "true" : "false";
-    if (d.dashboard_url) el.href = d.dashboard_url; else el.removeAttribute("href");
-    $(".tile-name", el).textContent = d.name || d.id;
-    $(".tile-state", el).textContent = !d.online ? "offline" : d.problem ? "problem" :
-      d.in_set ? (d.set_number ? "set " + d.set_number : "in a set") : "idle";
-    $(".tile-athlete", el).textContent = d.athlete || "–";
-    $(".tile-exercise", el).textContent = d.exercise_title || (d.exercise || "").replace(/_/g, " ");
+    setText($(".tile-alert", el), lost.size ? [...lost].map((p) => LABELS[p] || p).join(" + ") + " lost" :
+      (d.problem ? d.fault || "" : ""));
     for (const p of POINTS) {
-      const dot = $('.dot[data-point="' + p + '"]', el);
       const point = (d.points && d.points[p]) || {};
-      dot.dataset.state = lost.has(p) ? "lost" : point.contact ? "on" : "off";
+      setData($('.dot[data-point="' + p + '"]', el), "state", lost.has(p) ? "lost" : point.contact ? "on" : "off");
     }
+    setData(el, "online", d.online ? "true" : "false");
+    setData(el, "alert", d.online && (lost.size || d.alert) ? "on" : "off");
+    setData(el, "problem", d.problem ? "on" : "off");
+    setData(el, "inSet", d.in_set ? "true" : "false");
+    if (d.dashboard_url) { if (el.getAttribute("href") !== d.dashboard_url) el.href = d.dashboard_url; }
+    else el.removeAttribute("href");
+    setText($(".tile-name", el), d.name || d.id);
+    setText($(".tile-state", el), !d.online ? "offline" : d.problem ? "problem" :
+      d.in_set ? (d.set_number ? "set " + d.set_number : "in a set") : "idle");
+    setText($(".tile-athlete", el), d.athlete || "–");
+    setText($(".tile-exercise", el), d.exercise_title || (d.exercise || "").replace(/_/g, " "));
     const target = d.rep_target || 10;
-    $(".tile-rep", el).textContent = d.in_set ? "Rep " + (d.rep || 0) + " of " + target : "–";
+    setText($(".tile-rep", el), d.in_set ? "Rep " + (d.rep || 0) + " of " + target : "–");
     const pct = d.last_set_clean_pct;
-    $(".tile-last", el).textContent = pct === null || pct === undefined ? "no set yet" :
-      "last set " + Math.round(pct) + "% clean";
-    $(".tile-alert", el).textContent = lost.size ? [...lost].map((p) => LABELS[p] || p).join(" + ") + " lost" :
-      (d.problem ? d.fault || "" : "");
-    el.title = (d.name || d.id) + (d.dashboard_url ? " — open its dashboard" : "");
+    setText($(".tile-last", el), pct === null || pct === undefined ? "no set yet" :
+      "last set " + Math.round(pct) + "% clean");
+    const title = (d.name || d.id) + (d.dashboard_url ? " — open its dashboard" : "");
+    if (el.title !== title) el.title = title;
   }
 
   function summary() {
     let online = 0, inSet = 0;
     for (const d of dowels.values()) { if (d.online) online++; if (d.online && d.in_set) inSet++; }
-    $("#summary").textContent = dowels.size ? online + " of " + dowels.size + " online, " + inSet + " in a set" : "";
+    setText($("#summary"), dowels.size ? online + " of " + dowels.size + " online, " + inSet + " in a set" : "");
   }
 
   function put(d) {
     dowels.set(d.id, d);
-    draw(d);
+    pending.add(d.id);
+    if (!frameAsked) {
+      frameAsked = true;
+      requestAnimationFrame(flush);
+    }
+  }
+
+  function flush() {
+    frameAsked = false;
+    for (const id of pending) draw(dowels.get(id));
+    pending.clear();
     summary();
   }
 
@@ -130,8 +148,6 @@
       d.lost_points = [...new Set([...(d.lost_points || []), e.point])];
       d.alert = true;
       put(d);
-      const el = tiles.get(e.id);
-      if (el) el.dataset.lossAt = String(Date.now());   // when the tile turned red (bench, tests)
     });
     on("restored", (e) => {
       const d = dowels.get(e.id);
