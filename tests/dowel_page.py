@@ -42,7 +42,7 @@ def running_device(tmp: Path, steps: list, *extra: str):
             "--data-dir", str(tmp / "data"), "--db", str(tmp / "history.db"), "--quiet", *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url, lines = None, []
+    url, token, lines = None, None, []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -51,14 +51,16 @@ def running_device(tmp: Path, steps: list, *extra: str):
         lines.append(line)
         if line.startswith("Dashboard: "):
             url = line.split(" ", 1)[1].strip().split("#", 1)[0].rstrip("/")
+        if "#token=" in line:          # the pairing link, printed after the address
+            token = line.split("#token=", 1)[1].split()[0]
             break
-    if url is None:
+    if url is None or token is None:
         proc.kill()
-        pytest.fail("dowel run printed no dashboard URL:\n" + "".join(lines) + (proc.stdout.read() or ""))
+        pytest.fail("dowel run printed no dashboard URL and pairing link:\n" + "".join(lines) + (proc.stdout.read() or ""))
     # keep draining its output so it never blocks on a full pipe
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     try:
-        yield url, (tmp / "data" / "token").read_text().strip()
+        yield url, token
     finally:
         proc.terminate()
         try:

@@ -48,6 +48,12 @@ window.__dropWakeLock = () => sentinels.filter((s) => !s.released).forEach((s) =
 let hidden = false;
 Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (hidden ? 'hidden' : 'visible'), configurable: true });
 window.__setHidden = (h) => { hidden = h; document.dispatchEvent(new Event('visibilitychange')); };
+window.__tones = [];
+const RealContext = window.AudioContext;
+window.AudioContext = class extends RealContext {
+  createOscillator() { const o = super.createOscillator(); const start = o.start.bind(o);
+    o.start = (...a) => { window.__tones.push(o.frequency.value); return start(...a); }; return o; }
+};
 """
 
 
@@ -83,11 +89,20 @@ def test_the_plan_of_the_day_guides_live_and_program(chromium, device):
     context, page, errors = open_phone(chromium, url, token)
     plan = lambda: page.evaluate("fetch('/api/plan').then(r => r.json())")  # noqa: E731
     try:
+        # the athlete does what the plan says: its exercise tags the next sets
+        now = plan()["exercise"]
+        page.click('a[data-view="program"]')
+        page.click(f"#ex-{now} button.pick")
+        page.wait_for_selector(f"#ex-{now}.active")
+        page.click('a[data-view="live"]')
         # the first rep of a set, then the second: the line follows
         page.wait_for_function("/ · set [12] of 2 · rep 1 of 10$/.test(document.querySelector('#plan-line').textContent)",
                                timeout=40000)
         page.wait_for_function("/ · set [12] of 2 · rep 2 of 10$/.test(document.querySelector('#plan-line').textContent)",
                                timeout=20000)
+        page.wait_for_selector('#rep-toast[data-kind="lost"]')
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "live-rep.png"))
         assert page.inner_text("#set-of") == "of 2" and page.inner_text("#rep-of") == "of 10"
         # the set ends: Live says what comes next, as the device's plan has it
         page.wait_for_selector("#set-card:not([hidden])", timeout=30000)
@@ -137,7 +152,6 @@ def test_rep_toast_and_set_card_say_the_numbers(chromium, device):
         page.wait_for_function("document.querySelectorAll('#rep-strip .dot:not(.todo)').length === 0 && "
                                "document.querySelector('#set-card').hidden", timeout=40000)
         page.wait_for_selector('#rep-toast[data-kind="lost"]', timeout=40000)
-        page.screenshot(path=str(OUTPUT / "live-rep.png"))
         toast = page.inner_text("#rep-toast")
         rep2 = [e for e in watcher.of("rep_completed") if rep_number(e) == 2][-1]
         depth = rep2["depth_deg"] if "depth_deg" in rep2 else rep2["rep"]["depth_deg"]
@@ -225,6 +239,20 @@ def test_the_loss_banner_moves_nothing(chromium, device):
         page.wait_for_selector("#loss-banner:not([hidden])", timeout=40000)
         during = page.evaluate(boxes)
         assert during == before, (before, during)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_tone_on_a_loss_once_a_tap_unlocked_audio(chromium, device):
+    url, token = device
+    context, page, errors = open_phone(chromium, url, token, init_script=PHONE_OBSERVER, view="device")
+    try:
+        page.check("#p-sound")                 # the tap that turns the tone on also unlocks audio
+        page.click('a[data-view="live"]')
+        page.wait_for_selector("#loss-banner:not([hidden])", timeout=40000)
+        page.wait_for_function("window.__tones.length > 0")
+        assert page.evaluate("window.__vibrations.length") > 0
         assert errors == []
     finally:
         context.close()

@@ -130,7 +130,7 @@ def served_with_history(tmp_path, fake_core):
         for i in range(10):
             lost = [{"point": "sacrum", "start": start + 4 * i + 1, "duration_s": 0.4}] if i in (2, 7) else []
             store.add_rep(set_id, {"start": start + 4 * i, "end": start + 4 * i + 3, "depth_deg": 40 + i,
-                                   "down_s": 1.3, "up_s": 1.1, "clean": not lost, "losses": lost}, i + 1)
+                                   "down_s": 1.3, "up_s": 1.1, "clean": not lost, "losses": lost})
         store.end_set(set_id, start + 45)
         store.add_manual_set(a, "standing_kettlebell", 10, 16, wall=start + 300)
     from web import create_app
@@ -312,7 +312,7 @@ def stored_session(path, sets: int):
         for i in range(10):
             store.add_rep(set_id, {"start": start + n * 120 + 4 * i, "end": start + n * 120 + 4 * i + 3,
                                    "depth_deg": 45.0, "down_s": 1.2, "up_s": 1.1, "clean": True,
-                                   "losses": []}, i + 1)
+                                   "losses": []})
         store.end_set(set_id, start + n * 120 + 45)
     return store
 
@@ -396,5 +396,45 @@ def test_pairing_link_and_reduced_motion(chromium, served):
         page.wait_for_selector("html[data-ready=true]")
         assert page.evaluate(moving) == "0s"
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_one_session_is_a_bar_and_the_calendar_marks_training_days(chromium, fake_core, tmp_path):
+    store = stored_session(tmp_path / "one.db", sets=1)
+    server = serve_store(fake_core, store)
+    context, page, errors = open_page(chromium, server.url)
+    try:
+        go(page, server.url, view="history")
+        page.wait_for_selector("#history-view[data-loaded=true]")
+        # one session: a bar from the floor, not a lone dot
+        assert page.locator("#hv-depth-chart rect.bar.depth").count() == 1
+        assert page.locator("#hv-depth-chart circle.dot").count() == 0
+        assert page.locator("#hv-clean-chart rect.bar").count() == 1
+        # the calendar: today trained, the other days not
+        trained = page.eval_on_selector_all(".hv-cal-day.trained", "ds => ds.map(d => d.dataset.day)")
+        today = page.evaluate("(() => { const d = new Date(); return d.getFullYear() + '-' + "
+                              "String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); })()")
+        assert trained == [today]
+        assert "100 % clean" in page.get_attribute(f'.hv-cal-day[data-day="{today}"]', "aria-label")
+        page.locator("#hv-clean-chart").screenshot(path=str(OUTPUT / "history-one-session.png"))
+        assert errors == []
+    finally:
+        context.close()
+        server.close()
+        store.close()
+
+
+def test_a_laptop_shows_the_live_view_beside_the_sets_reps(chromium, served):
+    core, server = served
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        go(page, server.url)
+        main = page.locator(".live-main").bounding_box()
+        side = page.locator(".live-side").bounding_box()
+        assert side["x"] >= main["x"] + main["width"] and abs(side["y"] - main["y"]) < 40
+        assert main["width"] + side["width"] > 900          # the width is used, not a 536 px column
+        page.screenshot(path=str(OUTPUT / "live-desktop.png"))
     finally:
         context.close()

@@ -182,7 +182,9 @@ function applyStatus(s) {
 function drawSetReps() {
   const reps = state.set ? state.set.reps : [];
   const plan = planOf(state.status);
-  $("#rep-strip").replaceChildren(...repStripItems(reps, plan && state.set && state.set.open ? plan.rep_target : 0));
+  // hollow dots up to the plan's target, for a set of the plan's exercise
+  const target = plan && state.set && state.set.open && state.set.exercise === plan.exercise ? plan.rep_target : 0;
+  $("#rep-strip").replaceChildren(...repStripItems(reps, target));
   $("#live-set-title").textContent = state.set && state.set.number && reps.length
     ? `Set ${state.set.number} · ${plural(reps.length, "rep")}` : "This set";
   $("#live-set-empty").hidden = reps.length > 0;
