@@ -188,3 +188,22 @@ def test_an_unknown_command_is_an_error_reply_not_a_crash(served):
         assert proxy.update_settings({"debounce_ms": 25}).debounce_ms == 25
     finally:
         proxy.close()
+
+
+def test_the_dashboard_answers_503_for_a_change_while_the_core_is_down(mock_core, tmp_path):
+    from web import create_app
+
+    from device.runtime.core_proxy import DEVICE_DOWN
+
+    server = ChannelServer(mock_core, tmp_path / "core.sock").start()
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    client = create_app(proxy, {"TESTING": True, "TOKEN": "test-token"}).test_client()
+    headers = {"X-Dowel-Token": "test-token", "Host": "127.0.0.1"}
+    assert client.put("/api/settings", json={"debounce_ms": 30}, headers=headers).status_code == 200
+    server.stop()
+    assert wait_for(lambda: proxy.down is not None)
+    r = client.put("/api/settings", json={"debounce_ms": 40}, headers=headers)
+    assert r.status_code == 503 and "down" in r.get_json()["error"]
+    status = client.get("/api/status", headers=headers)
+    assert status.status_code == 200 and status.get_json()["health"]["fault"] == DEVICE_DOWN
+    proxy.close()
