@@ -76,29 +76,28 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _print_dashboard(args, host: str, port: int) -> None:
-    from device.cli.run import lan_address
-    from device.runtime.token import load_or_create_token
     from device.cli.common import data_dir
+    from device.cli.run import lan_address
+    from device.runtime.token import TokenError, load_or_create_token, pairing_url
 
+    # The token file exists before the address is printed: whoever reads the
+    # address (a test, a script) can read the token next.
+    try:
+        token = load_or_create_token(data_dir(args))
+    except TokenError as exc:
+        token = None
+        print(f"dowel: warning: {exc}; the dashboard can watch but not change anything",
+              file=sys.stderr, flush=True)
     everywhere = host in ("0.0.0.0", "::", "")
     shown = lan_address() if everywhere else host
     print(f"Dashboard: http://{shown}:{port}/", flush=True)
     if everywhere:
         print(f"Open that address on a phone on the same network "
               f"(on this computer: http://localhost:{port}/).", flush=True)
-    from device.runtime.token import TokenError
-
-    try:
-        token = load_or_create_token(data_dir(args))
-    except TokenError as exc:
-        print(f"dowel: warning: {exc}; the dashboard can watch but not change anything",
-              file=sys.stderr, flush=True)
-        return
-    from device.runtime.token import pairing_url
-
-    print(f"Device token (every change from the page needs it): {token}", flush=True)
-    print(f"Pair a phone: {pairing_url(shown, port, token)} "
-          "(or scan the QR code of `dowel token --qr`)", flush=True)
+    if token:
+        print(f"Device token (every change from the page needs it): {token}", flush=True)
+        print(f"Pair a phone: {pairing_url(shown, port, token)} "
+              "(or scan the QR code of `dowel token --qr`)", flush=True)
 
 
 def _watch(children: "Children", stop) -> int:
