@@ -25,6 +25,8 @@ const VIEWS = ["live", "session", "program", "history", "device"];
 
 function showView(name) {
   if (!VIEWS.includes(name)) name = "live";
+  const current = $$("main > .view").find((v) => !v.hidden);
+  if (current && current.dataset.view !== name) window.scrollTo(0, 0);   // a tab opens at its top
   for (const v of $$("main > .view")) v.hidden = v.dataset.view !== name;
   for (const a of $$(".tabs a")) {
     if (a.dataset.view === name) a.setAttribute("aria-current", "page");
