@@ -92,6 +92,7 @@ def test_profiles_are_named_and_the_pi_costs_more_than_the_wire():
     assert frame_s["pi-zero-2w"] > frame_s["pi-4"] > 3.25 / 860    # no faster than the chip
 
 
+@pytest.mark.slow
 def test_tilt_every_fourth_frame_costs_fewer_conversions_and_holds_the_tilt():
     clock = VirtualClock()
     adc, bus, chip = make_mock_adc(Still(), clock, tilt_every=4)
@@ -153,6 +154,7 @@ def test_virtual_time_rows_are_identical_on_two_runs():
     assert runs[0] == runs[1]
 
 
+@pytest.mark.slow
 def test_bench_rejects_an_unknown_kind():
     result = dowel("bench", "speed")
     assert result.returncode == 2

@@ -106,6 +106,7 @@ def test_the_endpoint_takes_the_lead_in_from_the_server_or_the_body(client, fake
     assert resp.status_code == 400 and resp.get_json()["field"] == "lead_in_s"
 
 
+@pytest.mark.slow
 def test_dowel_calibrate_mock_succeeds_with_its_defaults(tmp_path):
     result = dowel("calibrate", "--mock", "--speed", "4", "--data-dir", tmp_path, data_dir=tmp_path)
     assert result.returncode == 0, result.stderr

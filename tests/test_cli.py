@@ -24,6 +24,7 @@ def dowel(*args, timeout=120, data_dir=None):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["", "run", "record", "replay", "calibrate", "simulate",
                                      "bench", "history", "export", "token"])
 def test_every_subcommand_explains_itself(command):
@@ -32,6 +33,7 @@ def test_every_subcommand_explains_itself(command):
     assert "usage: dowel" in result.stdout
 
 
+@pytest.mark.slow
 def test_replay_json_alerts_match_the_sample_truth():
     result = dowel("replay", SAMPLE, "--json")
     assert result.returncode == 0, result.stderr
@@ -52,12 +54,14 @@ def test_replay_json_alerts_match_the_sample_truth():
     assert [len(s["reps"]) for s in doc["sets"]] == [len(s["reps"]) for s in truth["sets"]]
 
 
+@pytest.mark.slow
 def test_replay_table_is_readable():
     result = dowel("replay", SAMPLE)
     assert result.returncode == 0, result.stderr
     assert "Set 1" in result.stdout and "Set 2" in result.stdout and "sacrum" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, where", [
     ("t,head,upper_back,sacrum\n0,1,1,1\n", ":1: field 'tilt'"),
     ("t,head,upper_back,sacrum,tilt\n0,1,1,1,1\n1,1,x,1,1\n", ":3: field 'upper_back'"),
@@ -73,6 +77,7 @@ def test_bad_trace_exits_2_naming_file_line_and_field(tmp_path, text, where):
         assert f"{path}{where}" in result.stderr
 
 
+@pytest.mark.slow
 def test_run_mock_plays_a_trace_to_its_end_and_stores_the_reps(tmp_path):
     db = tmp_path / "history.db"
     result = dowel("run", "--mock", "--trace", SAMPLE, "--speed", "8", "--no-web", "--db", db,
@@ -88,6 +93,7 @@ def test_run_mock_plays_a_trace_to_its_end_and_stores_the_reps(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM reps").fetchone()[0] == 20
 
 
+@pytest.mark.slow
 def test_record_writes_a_valid_trace(tmp_path):
     out = tmp_path / "rec.csv"
     result = dowel("record", out, "--mock", "--trace", SAMPLE, "--speed", "10", "--seconds", "4",
@@ -102,6 +108,7 @@ def test_record_writes_a_valid_trace(tmp_path):
     assert all(abs(f.tilt - 1.65) < 0.5 for f in frames)
 
 
+@pytest.mark.slow
 def test_calibrate_stores_thresholds(tmp_path):
     hold = [Frame(i / 200, fsr_volts(3.0), fsr_volts(5.0), fsr_volts(2.0), 1.68) for i in range(1600)]
     trace = tmp_path / "hold.csv"
@@ -115,6 +122,7 @@ def test_calibrate_stores_thresholds(tmp_path):
     assert settings["calibration"]["tilt_upright_v"] == pytest.approx(1.68, abs=0.01)
 
 
+@pytest.mark.slow
 def test_calibrate_without_contact_fails_with_advice(tmp_path):
     idle = [Frame(i / 200, 0.0, 0.0, 0.0, 1.9) for i in range(1600)]
     trace = tmp_path / "idle.csv"
@@ -126,12 +134,14 @@ def test_calibrate_without_contact_fails_with_advice(tmp_path):
     assert not (tmp_path / "settings.json").exists()
 
 
+@pytest.mark.slow
 def test_run_without_mock_off_a_pi_says_to_use_mock(tmp_path):
     result = dowel("run", "--no-web", "--no-history", data_dir=tmp_path)
     assert result.returncode == 1
     assert "--mock" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [("--speed", "-1"), ("--speed", "fast"), ("--rate", "0"),
                                    ("--exercise", "deadlift"), ("--data-rate", "900")])
 def test_bad_flags_exit_2_with_a_message(tmp_path, flags):
@@ -140,6 +150,7 @@ def test_bad_flags_exit_2_with_a_message(tmp_path, flags):
     assert flags[0] in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_a_clear_error(tmp_path):
     import socket
 

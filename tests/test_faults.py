@@ -130,6 +130,7 @@ def _dowel(*args, data_dir):
                           timeout=120, env=env)
 
 
+@pytest.mark.slow
 def test_inject_from_the_command_line(tmp_path):
     from device.sim.trace import read_trace
 
@@ -141,6 +142,7 @@ def test_inject_from_the_command_line(tmp_path):
     assert frames and all(f.head < 0.01 for f in frames)
 
 
+@pytest.mark.slow
 def test_inject_errors_on_the_command_line_exit_2(tmp_path):
     bad = _dowel("record", tmp_path / "x.csv", "--mock", "--inject", "gone=soon", data_dir=tmp_path)
     assert bad.returncode == 2 and "--inject gone=soon" in bad.stderr

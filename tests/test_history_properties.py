@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
@@ -267,7 +268,8 @@ class History(RuleBasedStateMachine):
             self._tmp.cleanup()
 
 
-TestTheStoreHoldsWhatTheModelSays = History.TestCase
+# Hundreds of random histories: a long simulation, so `slow`.
+TestTheStoreHoldsWhatTheModelSays = pytest.mark.slow(History.TestCase)
 TestTheStoreHoldsWhatTheModelSays.settings = settings(
     max_examples=60, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])

@@ -60,6 +60,7 @@ def root(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_staged_install_writes_every_file_with_its_mode(root):
     out = make("install", f"ROOT={root}")
     config = root / "etc/smart-dowel/config.toml"
@@ -84,6 +85,7 @@ def test_a_staged_install_writes_every_file_with_its_mode(root):
     assert "dashboard: http://<hostname>.local:8080/" in out
 
 
+@pytest.mark.slow
 def test_the_staged_install_records_owners_and_commands_and_runs_none(root):
     make("install", f"ROOT={root}")
     log = log_of(root)
@@ -100,6 +102,7 @@ def test_the_staged_install_records_owners_and_commands_and_runs_none(root):
                              "systemctl restart smart-dowel.service"]
 
 
+@pytest.mark.slow
 def test_a_second_run_upgrades_and_keeps_config_token_and_history(root):
     make("install", f"ROOT={root}")
     config = root / "etc/smart-dowel/config.toml"
@@ -125,6 +128,7 @@ def test_a_second_run_upgrades_and_keeps_config_token_and_history(root):
     assert log_of(root).count(f"kept /etc/smart-dowel/config.toml") == 1
 
 
+@pytest.mark.slow
 def test_uninstall_keeps_the_data_unless_purged(root):
     make("install", f"ROOT={root}")
     (root / "var/lib/smart-dowel/history.db").write_text("rows")
@@ -151,6 +155,7 @@ def test_the_i2c_clock_is_set_once_wherever_it_was(before, after):
     assert install.set_i2c_baudrate(before, 400_000) == after
 
 
+@pytest.mark.slow
 def test_without_root_on_the_real_system_it_refuses(monkeypatch, capsys):
     monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
     assert install.main(["install"]) == 1

@@ -9,6 +9,7 @@ from device.sim.sources import SimulatedAthlete
 from device.sim.trace import read_trace, write_trace
 
 
+@pytest.mark.slow
 def test_live_run_and_replay_of_its_recording_give_the_same_reps(tmp_path):
 
     session = simulator.generate_session(7)

@@ -65,6 +65,7 @@ def test_run_under_systemd_notifies_pings_and_stops_cleanly(tmp_path):
     assert db.execute('SELECT COUNT(*) FROM sets WHERE "end" IS NULL').fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_run_with_a_bad_config_file_stops_with_exit_2(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[pins]\nled = 17\nbuzer = 27\n")

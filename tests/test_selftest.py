@@ -26,6 +26,7 @@ def steps(faults=(), **kw):
     return {r.name: r for r in run_selftest(rig, user)}
 
 
+@pytest.mark.slow
 def test_selftest_mock_passes_every_step():
     result = dowel("selftest", "--mock")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -35,6 +36,7 @@ def test_selftest_mock_passes_every_step():
     assert "All 8 steps passed." in result.stdout
 
 
+@pytest.mark.slow
 def test_an_open_channel_fails_its_step_with_what_to_check():
     result = dowel("selftest", "--mock", "--inject", "open=sacrum")
     assert result.returncode == 1
@@ -86,6 +88,7 @@ def test_a_ready_line_that_never_moves_fails():
     assert not result.ok and "GPIO23" in result.detail
 
 
+@pytest.mark.slow
 def test_selftest_flags_are_checked():
     result = dowel("selftest", "--mock", "--inject", "open=elbow")
     assert result.returncode == 2 and "unknown point" in result.stderr

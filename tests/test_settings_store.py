@@ -94,6 +94,7 @@ def test_strict_load_names_the_file_and_the_field(tmp_path, content, field):
     assert str(path) in str(err.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["truncated", "not-utf8", "directory", "unknown-key", "nan"])
 def test_replay_with_a_bad_settings_file_exits_2_naming_file_and_field(tmp_path, case):
     content, field = {c[0]: c[1:] for c in BAD_FILES}[case]
@@ -169,6 +170,7 @@ def test_the_warning_is_in_the_status_snapshot_and_the_systemd_status_line(tmp_p
         core.pin_factory.reset()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["truncated", "nan-threshold", "directory"])
 def test_dowel_run_starts_with_a_bad_settings_file_and_says_why(tmp_path, case):
     content, _ = {c[0]: c[1:] for c in BAD_FILES}[case]
@@ -187,6 +189,7 @@ def test_dowel_run_starts_with_a_bad_settings_file_and_says_why(tmp_path, case):
 
 
 # -- the token -----------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_token_path_that_is_a_directory_is_a_clear_error(tmp_path):
     (tmp_path / "token").mkdir()
     result = subprocess.run([sys.executable, "-m", "device.cli", "token", "--data-dir", str(tmp_path)],
@@ -197,6 +200,7 @@ def test_a_token_path_that_is_a_directory_is_a_clear_error(tmp_path):
         in result.stderr
 
 
+@pytest.mark.slow
 def test_run_with_a_token_directory_still_comes_up_watch_only(tmp_path):
     from device.runtime.token import TokenError, load_or_create_token
 

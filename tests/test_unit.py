@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "smart-dowel.service"
 
@@ -29,12 +31,14 @@ def verify(tmp_path, text: str):
                           timeout=60, env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})
 
 
+@pytest.mark.slow
 def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     result = verify(tmp_path, UNIT.read_text())
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
 
 
+@pytest.mark.slow
 def test_verify_catches_a_misspelt_key(tmp_path):
     result = verify(tmp_path, UNIT.read_text().replace("WatchdogSec=", "WatchdogSecs="))
     assert "Unknown key 'WatchdogSecs'" in result.stderr

@@ -202,6 +202,7 @@ def test_the_pairing_qr_code_opens_the_page_with_the_token(app):
     assert svg.startswith("<svg") and "<path" in svg
 
 
+@pytest.mark.slow
 def test_dowel_token_prints_the_token_link_and_a_qr_code(tmp_path):
     from device.runtime.token import load_or_create_token
 
@@ -219,6 +220,7 @@ def test_dowel_token_prints_the_token_link_and_a_qr_code(tmp_path):
     assert plain.stdout.strip() == token
 
 
+@pytest.mark.slow
 def test_a_token_path_that_is_a_directory_is_a_clear_error(tmp_path):
     (tmp_path / "token").mkdir()
     result = subprocess.run([sys.executable, "-m", "device.cli", "token", "--data-dir", str(tmp_path)],

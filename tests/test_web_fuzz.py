@@ -15,6 +15,9 @@ from device.history import export
 from device.history.store import Store
 from web import create_app
 
+# Thousands of generated requests: a long run, so `slow` (the full suite runs it).
+pytestmark = pytest.mark.slow
+
 T0 = 1_790_000_000.0
 
 #: Field names the endpoints know, so generated objects often reach the validators
