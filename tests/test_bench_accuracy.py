@@ -1,5 +1,5 @@
 """The accuracy bench: scoring rules on hand-made documents, and a small run on
-the simulator asserting the SPEC targets (the 50-session run is `dowel bench accuracy`)."""
+the simulator asserting the product's targets (the 50-session run is `dowel bench accuracy`)."""
 from __future__ import annotations
 
 import pytest

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 PHONE = {"width": 390, "height": 844}
 #: The device token the page is paired with (the ``device`` fixture reads the real one).
 DEVICE_TOKEN = "browser-live-token-0123456789"
-#: A loss must show on the page this soon after the stream announced it (SPEC, issue 5).
+#: A loss must show on the page this soon after the stream announced it.
 LOSS_TO_SCREEN_S = 0.300
 
 # One set: upright, four reps, the second loses the sacrum for 0.6 s, the fourth

@@ -1,6 +1,6 @@
 """Pipeline: set segmentation, removal vs loss, events, status, settings.
 
-``synth_session`` builds small sessions with a known truth (the SPEC's
+``synth_session`` builds small sessions with a known truth (the product's
 electrical model, numpy for the signal); other test files import it.
 """
 from __future__ import annotations

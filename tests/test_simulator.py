@@ -1,4 +1,4 @@
-"""The simulated athlete: determinism, truth consistent with the signal, SPEC levels."""
+"""The simulated athlete: determinism, truth consistent with the signal, the electrical model's levels."""
 from __future__ import annotations
 
 import math
@@ -276,7 +276,7 @@ def test_scripted_session_is_exact():
 
 def test_motion_artefact_is_opt_in():
     """With the accelerometer 0.4 m from the hip, the hinge's own acceleration shows in
-    the tilt while moving (not at rest); without it the tilt is the SPEC formula."""
+    the tilt while moving (not at rest); without it the tilt is the pure ``1.65 + 0.33 sin(pitch)``."""
     def session(radius):
         b = ScriptBuilder()
         b.idle(1.0)

@@ -4,7 +4,7 @@ Nothing here reads a clock: every step takes the frame's time ``t`` (seconds),
 so a replay runs as fast as the CPU allows and gives the live answer.
 
 * :func:`pitch_deg` turns the tilt voltage into the hinge angle, with the
-  sensor's mounting offset taken out (SPEC: ``v = 1.65 + 0.33 sin(pitch)``).
+  sensor's mounting offset taken out (``v = 1.65 + 0.33 sin(pitch)``).
 * :class:`TiltFilter` removes single-frame glitches (median of 3) and smooths
   the tilt noise lightly (time-based low-pass, so 50 and 200 frames/s agree).
 * :class:`PointContact` is one contact point (head, upper back or sacrum):

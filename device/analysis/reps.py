@@ -1,9 +1,9 @@
 """Rep analysis: a state machine over the smoothed pitch, frame by frame.
 
-A rep is a hinge from upright down past ``min_depth_deg`` and back up (SPEC
-"What the analysis reports").  Wobbles of a few degrees never start one; a
-descent that turns back before the minimum depth is a wobble too.  Times come
-from the frames (``t``), never from a clock.
+A rep is a hinge from upright down past ``min_depth_deg`` and back up.
+Wobbles of a few degrees never start one; a descent that turns back before
+the minimum depth is a wobble too.  Times come from the frames (``t``),
+never from a clock.
 
 Definitions (compared with the sample's truth file):
 

@@ -100,7 +100,7 @@ EXERCISES = EXERCISE_IDS
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """All user-tunable settings with their defaults (SPEC defaults)."""
+    """All user-tunable settings with their defaults."""
 
     debounce_ms: float = 20.0        # a point must stay low this long to count as lost
     min_depth_deg: float = 25.0      # shallower hinges are wobbles, not reps

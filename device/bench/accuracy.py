@@ -3,8 +3,8 @@
 Each session from :func:`device.sim.simulator.generate_session` (half of them
 noisy: more sensor noise, dropouts, glitches and wobbles) is sampled at each
 frame rate and replayed through exactly what ``dowel replay`` runs
-(:func:`device.sim.replay.replay_frames`).  The answers are scored the way the
-SPEC states the targets:
+(:func:`device.sim.replay.replay_frames`).  The answers are scored against the
+product's targets:
 
 * rep count per set: exact (sets matched to the truth by overlap in time);
 * losses: recall and precision, matched by point with the start within 150 ms;
@@ -16,7 +16,7 @@ SPEC states the targets:
 * agreement: the same rep counts and losses at every frame rate.
 
 No timed assertions anywhere: the numbers are printed, to be read against
-the SPEC.  Statistics with numpy.
+the targets.  Statistics with numpy.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hardware constants of the reference build (SPEC "Hardware"): the one place for them."""
+"""Hardware constants of the reference build (hardware/wiring.md): the one place for them."""
 
 # The three places where the dowel touches the back, in ADC channel order.
 POINTS = ("head", "upper_back", "sacrum")
@@ -31,7 +31,7 @@ PIN_LED = 17
 PIN_BUZZER = 27
 PIN_BUTTON = 22
 
-# Electrical model (SPEC "Electrical model").
+# Electrical model: FSR in a 10 kOhm divider to ground, tilt from an analog accelerometer.
 SUPPLY_V = 3.3
 DIVIDER_OHMS = 10_000.0
 FSR_REF_OHMS = 10_000.0     # R_fsr at 1 N

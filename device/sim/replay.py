@@ -4,7 +4,7 @@
 and drives :class:`device.hw.alerts.Alerts` (gpiozero LED and buzzer, on
 ``MockFactory`` pins unless a pin factory is given) the way the core does,
 stamping every change of the output pins with the frame's time.  It returns
-the SPEC's replay document (``dowel replay FILE --json``);
+the replay document (``dowel replay FILE --json``);
 ``format_report(doc)`` is the readable version.
 """
 from __future__ import annotations

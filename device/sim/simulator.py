@@ -17,11 +17,11 @@ sensor noise one value per grid millisecond), so :meth:`SimSession.voltages`
 is a pure function of ``t``: sampling at 50 Hz or 200 Hz sees the same
 underlying signal, and a 2-4 ms dropout hits at most one frame at 200 Hz.
 
-Electrical model from the SPEC: FSR in a 10 kOhm divider
+Electrical model of the reference build: FSR in a 10 kOhm divider
 (:func:`device.hw.constants.fsr_volts`) and tilt ``1.65 + 0.33 * sin(pitch)``.
 
-Truth (``SimSession.truth``) is in the shape of ``*.truth.json``, defined as
-the SPEC defines things:
+Truth (``SimSession.truth``) is in the shape of ``*.truth.json``, with the product's
+definitions:
 
 * a set starts when all three points touch (the last one makes contact),
   ``removal_start`` is when the first point starts to release and ``end``
@@ -72,7 +72,7 @@ __all__ = ["AthleteProfile", "SessionScript", "ScriptBuilder", "SimSession", "Si
 POINTS = constants.POINTS
 #: Rate of the grid the signals are computed on (1 ms): finer than any frame rate.
 GRID_HZ = 1000.0
-#: The force a held point is kept within (SPEC: a held contact is 1-8 N).
+#: The force a held point is kept within (a held contact is 1-8 N).
 HELD_FORCE_N = (1.0, 8.0)
 #: Glitch kinds: the reading is replaced by ``value`` or has ``value`` added.
 SET, ADD = 0, 1
@@ -135,7 +135,7 @@ class AthleteProfile:
     redistribution: float = 0.15
     #: Distance (m) from the hip to the accelerometer.  Non-zero adds the tangential
     #: acceleration of the hinge to the tilt reading (a real accelerometer feels it);
-    #: 0 keeps the SPEC's pure ``1.65 + 0.33 sin(pitch)``.
+    #: 0 keeps the electrical model's pure ``1.65 + 0.33 sin(pitch)``.
     sensor_radius_m: float = 0.0
 
 

@@ -1,4 +1,4 @@
-"""Trace files (SPEC "Trace format"): CSV with a header, one frame a row.
+"""Trace files : CSV with a header, one frame a row.
 
 ```
 t,head,upper_back,sacrum,tilt

@@ -3,7 +3,7 @@
 Mock mode swaps only the bottom row of the stack (docs/architecture.md): the real
 Adafruit driver talks to :class:`EmulatedI2C` exactly as it talks to ``busio.I2C``
 on a Pi, and the bus hands the bytes to :class:`EmulatedADS1x15`, which behaves
-like the TI datasheet (and SPEC "ADS1x15 registers") says.
+like the TI datasheet (SBAS444) says.
 
 Time comes from the clock object handed in (``now()``/``sleep()``), never from
 threads: a conversion started at ``t0`` is simply finished for any register
@@ -264,7 +264,7 @@ class EmulatedADS1x15:
     # -- what a test or a GPIO mock can look at ---------------------------------------
     @property
     def conversion_ready_mode(self) -> bool:
-        """ALERT/RDY is a conversion-ready output (SPEC): Hi_thresh MSB 1, Lo_thresh
+        """ALERT/RDY is a conversion-ready output (TI datasheet): Hi_thresh MSB 1, Lo_thresh
         MSB 0, COMP_QUE not 11."""
         return bool(self._hi & THRESH_MSB) and not self._lo & THRESH_MSB and \
             (self._config & COMP_QUE_MASK) != COMP_QUE_DISABLE
