@@ -58,12 +58,6 @@ def error(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def read_trace(path: str):
-    from device.sim.trace import read_trace as _read
-
-    return _read(path)
-
-
 def input_error(exc: Exception) -> int:
     """The exit status for a failure to build the core: 2 for a bad trace file,
     1 with advice for a machine without GPIO; anything else is a bug and raises."""
@@ -84,10 +78,11 @@ def input_error(exc: Exception) -> int:
 # -- the core --------------------------------------------------------------------
 def _mock_source(args):
     """The signal source for mock mode: a trace (``--trace``) or a simulated athlete."""
-    from device.sim.sources import SimulatedAthlete, TraceSource
+    from device.sim.sources import SimulatedAthlete, TraceFileSource
 
     if getattr(args, "trace", None):
-        return TraceSource(read_trace(args.trace), loop=getattr(args, "loop", False)), \
+        # played from the file row by row: a trace of any length fits in memory
+        return TraceFileSource(args.trace, loop=getattr(args, "loop", False)), \
             f"trace {os.path.basename(args.trace)}"
     return SimulatedAthlete(seed=args.seed, loop=True), f"simulated athlete (seed {args.seed})"
 

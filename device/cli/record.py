@@ -4,7 +4,8 @@ from __future__ import annotations
 import queue
 import sys
 
-from device.cli.common import EXIT_FAIL, EXIT_OK, add_core_flags, build_core, input_error, load_settings, stop_on_signals
+from device.cli.common import (EXIT_FAIL, EXIT_OK, add_core_flags, build_core, error, input_error,
+                               load_settings, stop_on_signals)
 
 
 def add_parser(subparsers) -> None:
@@ -54,4 +55,7 @@ def cmd_record(args) -> int:
         print("dowel: the polling loop stopped after internal errors (see the log)",
               file=sys.stderr)
         return EXIT_FAIL
+    bad_row = getattr(core.source, "error", None)   # a trace played row by row hit a bad one
+    if bad_row is not None:
+        return error(str(bad_row))
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from device.cli.common import EXIT_OK, input_error, load_settings, read_trace
+from device.cli.common import EXIT_OK, input_error, load_settings
 
 
 def add_parser(subparsers) -> None:
@@ -29,15 +29,18 @@ def add_parser(subparsers) -> None:
 def cmd_replay(args) -> int:
     from device.sim.replay import format_report, replay_frames
 
-    try:
-        frames = read_trace(args.trace)
-    except Exception as exc:
-        return input_error(exc)
+    from device.sim.trace import TraceError, iter_trace
+
     _, settings = load_settings(args)
     if not args.use_calibration:
         # A replay learns from the session itself, like a device never calibrated.
         settings = settings.updated({"calibration": None})
-    doc = replay_frames(frames, settings)
+    try:
+        # row by row: a trace of any length replays in bounded memory; a bad row
+        # stops it before anything is printed
+        doc = replay_frames(iter_trace(args.trace), settings)
+    except TraceError as exc:
+        return input_error(exc)
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
         print()

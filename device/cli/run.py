@@ -115,6 +115,9 @@ def run_core(args) -> int:
         print("dowel: the polling loop stopped after internal errors (see the log above)",
               file=sys.stderr, flush=True)
         return EXIT_FAIL
+    bad_row = getattr(core.source, "error", None)   # a trace played row by row hit a bad one
+    if bad_row is not None:
+        return error(str(bad_row))
     print("Stopped.", flush=True)
     return EXIT_OK
 

@@ -6,18 +6,21 @@ a non-looping source has run out; the core then stops).
 
 * :class:`SimulatedAthlete` - a simulated session (:mod:`device.sim.simulator`);
 * :class:`TraceSource` - the frames of a recorded trace, sample-and-hold;
+  :class:`TraceFileSource` the same, read from the file row by row;
 * :class:`ScriptedAthlete` - a simulated athlete following a short fixed
   script, for end-to-end tests that need "the sacrum is lost at t = X".
 """
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import threading
 from typing import List, Optional, Sequence, Tuple
 
 from device.analysis.frames import Frame
 from device.hw import constants
+from device.sim.trace import TraceError, iter_trace
 from device.sim.simulator import (
     SET,
     AthleteProfile,
@@ -26,7 +29,7 @@ from device.sim.simulator import (
     generate_session,
 )
 
-__all__ = ["SimulatedAthlete", "TraceSource", "ScriptedAthlete"]
+__all__ = ["SimulatedAthlete", "TraceSource", "TraceFileSource", "ScriptedAthlete"]
 
 Volts = Tuple[float, float, float, float]
 
@@ -158,6 +161,64 @@ class TraceSource:
             i = max(0, bisect.bisect_right(times, t) - 1)
         self._i = i
         f = self._frames[i]
+        return (f[1], f[2], f[3], f[4])
+
+
+class TraceFileSource:
+    """:class:`TraceSource` played from the file, row by row: memory stays small
+    whatever the trace's length (a 200 MB trace is 5 M rows).
+
+    The header and the first rows are read at construction, so a file that is
+    not a trace is a :class:`device.sim.trace.TraceError` before anything
+    starts.  A bad row further on ends the play: ``finished`` is set and
+    ``error`` holds the TraceError naming file, line and field (the command
+    then exits 2).  A looping trace reopens the file for each pass.
+    ``voltages(t)`` expects ``t`` to move forward, as the core's clock does.
+    """
+
+    #: rows read ahead at start: the typical frame period is their median interval
+    PERIOD_SAMPLE = 2000
+
+    def __init__(self, path, loop: bool = False) -> None:
+        self.path = path
+        self.loop = loop
+        self.finished = False
+        self.error: Optional[TraceError] = None
+        head = list(itertools.islice(iter_trace(path), self.PERIOD_SAMPLE))
+        gaps = sorted(b.t - a.t for a, b in zip(head, head[1:]))
+        self._period = (gaps[len(gaps) // 2] if gaps else 0.0) or 1e-3
+        self._t0 = head[0].t
+        self._offset = 0.0                   # added to the file's times in this pass
+        self._open()
+
+    def _open(self) -> None:
+        self._rows = iter_trace(self.path)
+        self._frame = next(self._rows)
+        self._next = self._read()
+
+    def _read(self) -> Optional[Frame]:
+        try:
+            return next(self._rows, None)
+        except TraceError as exc:            # found mid-play: stop, and say where
+            self.error = exc
+            self.finished = True
+            return None
+
+    def voltages(self, t: float) -> Volts:
+        while True:
+            local = t - self._offset
+            while self._next is not None and self._next.t <= local:
+                self._frame = self._next
+                self._next = self._read()
+            if self._next is not None or local <= self._frame.t + self._period or self.error:
+                break
+            if not self.loop:
+                self.finished = True
+                break
+            # the pass is over: the trace starts over one frame period after its last frame
+            self._offset += self._frame.t - self._t0 + self._period
+            self._open()
+        f = self._frame
         return (f[1], f[2], f[3], f[4])
 
 

@@ -1,4 +1,4 @@
-"""Trace files : CSV with a header, one frame a row.
+"""Trace files: CSV with a header, one frame a row.
 
 ```
 t,head,upper_back,sacrum,tilt
@@ -7,7 +7,11 @@ t,head,upper_back,sacrum,tilt
 
 Times in seconds from the start of the recording, voltages in volts at the ADC
 inputs.  Columns may come in any order; extra columns are ignored.  Bad input
-raises :class:`TraceError` naming the file, line and field.
+raises :class:`TraceError` naming the file, line and field: a field that is not
+a finite number or is over :data:`MAX_FIELD_CHARS` characters, a line over
+:data:`MAX_LINE_CHARS`, time going backwards or jumping more than
+:data:`MAX_GAP_S` between frames.  Files are read row by row
+(:func:`iter_trace`), so a trace of any length plays in bounded memory.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import IO, Iterable, List, Optional, Union
+from typing import IO, Iterable, Iterator, List, Optional, Union
 
 from device.analysis.frames import Frame
 from device.hw import constants
@@ -36,13 +40,35 @@ class TraceError(ValueError):
         super().__init__(f"{where}: {what}{message}")
 
 
+#: A number in a trace is a few characters; a longer field is not a trace.
+MAX_FIELD_CHARS = 64
+#: A row is five numbers and a few extra columns; longer is not a trace.  Lines
+#: are read at most this long, so a file without newlines cannot fill memory.
+MAX_LINE_CHARS = 4096
+#: Frames come every few milliseconds; a gap longer than this is a broken file
+#: (a live run would otherwise wait that long for the next frame).
+MAX_GAP_S = 60.0
+#: Times are seconds from the start of a recording; beyond this, adding a frame
+#: period no longer changes a float, and the trace could never be played.
+MAX_TIME_S = 1e9
+
+
 def read_trace(path: Union[str, os.PathLike]) -> List[Frame]:
-    """All frames of a trace file; raises TraceError on the first bad row."""
+    """All frames of a trace file; raises TraceError on the first bad row.
+    For big files use :func:`iter_trace`, which holds one row at a time."""
+    return list(iter_trace(path))
+
+
+def iter_trace(path: Union[str, os.PathLike]) -> Iterator[Frame]:
+    """The frames of a trace file, read row by row (memory does not grow with the
+    file); raises TraceError naming file, line and field at the first bad row.
+    A UTF-8 byte order mark is accepted."""
     try:
-        with open(path, newline="") as f:
-            return parse_trace(f, path)
+        # utf-8-sig: a BOM (spreadsheets write one) is dropped, not part of 't'
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            yield from parse_trace(f, path)
     except UnicodeDecodeError as exc:
-        raise TraceError(path, None, None, f"not a text file ({exc.reason})") from None
+        raise TraceError(path, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except IsADirectoryError:
         raise TraceError(path, None, None, "is a directory, not a trace file") from None
     except FileNotFoundError:
@@ -51,53 +77,96 @@ def read_trace(path: Union[str, os.PathLike]) -> List[Frame]:
         raise TraceError(path, None, None, "permission denied") from None
 
 
-def parse_trace(lines: Iterable[str], path="<trace>") -> List[Frame]:
-    reader = csv.reader(lines)
-    header = None
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            header = [cell.strip().lower() for cell in row]
+def _bounded_lines(f, path) -> Iterator[str]:
+    """The file's lines, each read at most MAX_LINE_CHARS long."""
+    number = 0
+    while True:
+        line = f.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise TraceError(path, number, None, f"line over {MAX_LINE_CHARS} characters: not a trace row")
+        yield line
+
+
+def parse_trace(lines: Iterable[str], path="<trace>") -> Iterator[Frame]:
+    """Frames from the lines of a trace (a generator: nothing is kept)."""
+    source = _bounded_lines(lines, path) if hasattr(lines, "readline") else lines
+    reader = csv.reader(source)
+    header, header_line = _header(reader, path)
+    index = [header.index(c) for c in COLUMNS]
+    width = len(header)
+    frames = 0
+    last_t: Optional[float] = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
             break
+        except csv.Error as exc:
+            raise TraceError(path, reader.line_num, None, f"not a CSV row ({exc})") from None
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        frame = _frame(row, index, width, path, reader.line_num)
+        _check_time(frame.t, last_t, path, reader.line_num)
+        last_t = frame.t
+        frames += 1
+        yield frame
+    if not frames:
+        raise TraceError(path, header_line, None, "no frames after the header")
+
+
+def _header(reader, path) -> tuple:
+    header = None
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                header = [cell.strip().lower() for cell in row]
+                break
+    except csv.Error as exc:
+        raise TraceError(path, reader.line_num, None, f"not a CSV header ({exc})") from None
     if header is None:
         raise TraceError(path, 1, None, "empty file: expected a header 't,head,upper_back,sacrum,tilt'")
-    header_line = reader.line_num
+    line = reader.line_num
     if all(_is_number(cell) for cell in header):
-        raise TraceError(path, header_line, None,
+        raise TraceError(path, line, None,
                          "missing header: the first line must name the columns "
                          "'t,head,upper_back,sacrum,tilt'")
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise TraceError(path, header_line, missing[0],
-                         f"missing column (header has {', '.join(header)})")
-    index = [header.index(c) for c in COLUMNS]
-    width = len(header)
-    frames: List[Frame] = []
-    last_t = -math.inf
-    for row in reader:
-        line = reader.line_num
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        if len(row) != width:
-            raise TraceError(path, line, None,
-                             f"expected {width} fields as in the header, found {len(row)}")
-        values = []
-        for name, i in zip(COLUMNS, index):
-            cell = row[i].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                raise TraceError(path, line, name, f"not a number ({cell!r})") from None
-            if not math.isfinite(value):
-                raise TraceError(path, line, name, f"not a finite number ({cell!r})")
-            values.append(value)
-        if values[0] < last_t:
-            raise TraceError(path, line, "t",
-                             f"time goes backwards ({values[0]:g} s after {last_t:g} s)")
-        last_t = values[0]
-        frames.append(Frame(*values))
-    if not frames:
-        raise TraceError(path, header_line, None, "no frames after the header")
-    return frames
+        raise TraceError(path, line, missing[0], f"missing column (header has {', '.join(header)})")
+    return header, line
+
+
+def _frame(row: list, index: list, width: int, path, line: int) -> Frame:
+    if len(row) != width:
+        raise TraceError(path, line, None, f"expected {width} fields as in the header, found {len(row)}")
+    values = []
+    for name, i in zip(COLUMNS, index):
+        cell = row[i].strip()
+        if len(cell) > MAX_FIELD_CHARS:
+            raise TraceError(path, line, name, f"over {MAX_FIELD_CHARS} characters: not a number")
+        try:
+            value = float(cell)
+        except ValueError:
+            raise TraceError(path, line, name, f"not a number ({cell!r})") from None
+        if not math.isfinite(value):
+            raise TraceError(path, line, name, f"not a finite number ({cell!r})")
+        values.append(value)
+    return Frame(*values)
+
+
+def _check_time(t: float, last_t: Optional[float], path, line: int) -> None:
+    if abs(t) > MAX_TIME_S:
+        raise TraceError(path, line, "t", f"{t:g} s is out of range (at most {MAX_TIME_S:g} s)")
+    if last_t is None:
+        return
+    if t < last_t:
+        raise TraceError(path, line, "t", f"time goes backwards ({t:g} s after {last_t:g} s)")
+    if t - last_t > MAX_GAP_S:
+        raise TraceError(path, line, "t", f"time jumps by {t - last_t:g} s after {last_t:g} s "
+                                          f"(at most {MAX_GAP_S:g} s between frames)")
 
 
 def _is_number(cell: str) -> bool:
