@@ -37,7 +37,8 @@ def _open(path: Path) -> Store:
     """Read-only when the schema is current (a running device keeps writing);
     read-write once to migrate an older file."""
     version = check_file(path)
-    return Store(path, readonly=version == SCHEMA_VERSION)
+    # an older file is migrated if it can be written, else read as it is
+    return Store(path, readonly=True if version == SCHEMA_VERSION else None)
 
 
 def _athlete(store: Store, wanted) -> int:
@@ -46,8 +47,15 @@ def _athlete(store: Store, wanted) -> int:
     for a in store.athletes():
         if str(a["id"]) == wanted or a["name"].lower() == wanted.strip().lower():
             return a["id"]
-    names = ", ".join(f"{a['name']} ({a['id']})" for a in store.athletes())
-    raise LookupError(f"--athlete: no athlete {wanted!r}; there are: {names}")
+    names = ", ".join(f"{terminal_text(a['name'])} ({a['id']})" for a in store.athletes())
+    raise LookupError(f"--athlete: no athlete {terminal_text(repr(wanted))}; there are: {names}")
+
+
+def terminal_text(text) -> str:
+    """``text`` safe to print on a terminal: control characters (NUL, ESC, the C1
+    range, DEL...) are shown as escapes, so a stored name cannot move the cursor,
+    clear the screen or retitle the window."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
 
 
 def _fmt(x, spec: str, missing: str = "-") -> str:
@@ -60,7 +68,7 @@ def _plural(n: int, noun: str) -> str:
 
 def format_summary(doc: dict, athlete: dict, limit: int = 10) -> str:
     """The terminal summary of :func:`device.history.trends.summary` (``doc``)."""
-    lines = [f"Athlete: {athlete['name']}"]
+    lines = [f"Athlete: {terminal_text(athlete['name'])}"]
     if not doc["sessions"]:
         lines.append("No sessions recorded yet.")
     else:

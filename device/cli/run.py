@@ -131,9 +131,16 @@ def _open_history(args, device: Device) -> Optional[int]:
 
     db_path = Path(args.db) if args.db else device.data_dir / "history.db"
     try:
-        device.store = Store(db_path)
+        # readonly=None: a good database we cannot write (a read-only directory)
+        # is opened for reading; the device runs and says reps are not saved
+        device.store = Store(db_path, readonly=None)
     except StoreError as exc:
         return error(str(exc))
+    if device.store.readonly:
+        message = f"history is read-only ({db_path} cannot be written): reps are not saved"
+        print(f"dowel: warning: {message}", file=sys.stderr, flush=True)
+        device.core.report_history_problem(message)
+        return None
     device.writer = HistoryWriter(device.core, device.store)
     from device.runtime.coaching import follow_history
 

@@ -21,6 +21,10 @@ from typing import Callable, Iterator
 from device.history.schema import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, StoreError,
                                    check_file, read_only_uri)
 
+#: The oldest schema the queries can read as it is (3 added ids that are never
+#: reused and the deleted-session tombstones, neither of which reading needs).
+READABLE_FROM = 2
+
 
 def consistent(method: Callable) -> Callable:
     """Run a multi-query read inside one read transaction (one consistent state)."""
@@ -34,8 +38,8 @@ def consistent(method: Callable) -> Callable:
 class Database:
     """Thread-safe access to one history file (a connection per thread).
 
-    ``readonly=True`` opens an existing database for reading only (it must
-    already be at the current schema).  ``readonly=None`` decides by itself: a
+    ``readonly=True`` opens an existing database for reading only (schema
+    :data:`READABLE_FROM` or later: nothing is migrated).  ``readonly=None`` decides by itself: a
     database that exists in a directory (or a file) we cannot write is opened
     read-only, anything else read-write.
     """
@@ -66,7 +70,7 @@ class Database:
         if self.readonly:
             if version is None:
                 raise StoreError(f"{self.path}: no history database here")
-            if version != SCHEMA_VERSION:
+            if version < READABLE_FROM:
                 raise StoreError(f"{self.path}: schema {version} needs upgrading; open it "
                                  f"read-write once (for example with `dowel run`)")
             return read_only_uri(self.path)
