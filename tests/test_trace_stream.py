@@ -119,6 +119,8 @@ def test_run_trace_loop_still_loops(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, DOWEL_DATA_DIR=str(tmp_path)))
     try:
+        started = proc.stdout.readline()          # "Reading from: ..." once it runs
+        assert "Reading from" in started
         # a 0.5 s trace at 4x is over in an eighth of a second: still running means it loops
         time.sleep(3.0)
         assert proc.poll() is None
