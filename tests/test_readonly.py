@@ -73,6 +73,7 @@ def snapshot(directory: Path) -> dict:
     return {p.name: p.read_bytes() for p in directory.iterdir()}
 
 
+@pytest.mark.slow  # starts a dowel subprocess
 def test_a_good_database_in_a_read_only_directory_is_read_and_the_device_runs(place):
     # issue: refused with "not a readable SQLite database"
     db = good_history(place / "data")
@@ -89,6 +90,7 @@ def test_a_good_database_in_a_read_only_directory_is_read_and_the_device_runs(pl
     assert "1 session, 1 set, 1 dowel rep" in shown.stdout
 
 
+@pytest.mark.slow  # starts a dowel subprocess
 def test_no_history_never_writes(place):
     # issue: with --no-history, a traceback creating the token
     data = place / "data"
@@ -122,6 +124,7 @@ def test_the_status_says_history_is_read_only(tmp_path, monkeypatch):
     device.store.close()
 
 
+@pytest.mark.slow  # starts a dowel subprocess
 def test_dowel_history_escapes_control_characters_in_names(tmp_path):
     # issue: an athlete name with NUL and terminal escapes was printed raw
     db = tmp_path / "history.db"

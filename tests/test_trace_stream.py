@@ -63,6 +63,7 @@ def test_a_file_without_newlines_is_refused_without_reading_it_whole(tmp_path):
     assert err.value.line == 2 and "line over" in err.value.message
 
 
+@pytest.mark.slow  # starts a dowel subprocess
 @pytest.mark.parametrize("command", ["replay", "run"])
 @pytest.mark.parametrize("bad", ["1e300,0.1,0.2,0.3,1.65\n", "0.5," + "9" * 200_000 + ",0.2,0.3,1.65\n"])
 def test_replay_and_run_trace_exit_2_on_a_bad_row_far_into_the_file(tmp_path, command, bad):
@@ -112,6 +113,7 @@ def test_a_bad_row_mid_play_ends_the_play_with_the_error(tmp_path):
     assert t < 31
 
 
+@pytest.mark.slow  # starts a dowel subprocess
 def test_run_trace_loop_still_loops(tmp_path):
     path = held_trace(tmp_path / "short.csv", seconds=0.5)
     proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--mock", "--no-web", "--no-history",
