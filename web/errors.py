@@ -19,6 +19,8 @@ from typing import Any, Optional
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from device.analysis.jsonsafe import dumps as to_json
+
 log = logging.getLogger(__name__)
 
 #: Deepest nesting of arrays and objects a body may have.  The deepest real
@@ -54,37 +56,14 @@ class ApiError(HTTPException):
 
 
 # -- writing JSON ----------------------------------------------------------------------
-def to_json(obj) -> str:
-    """Compact JSON a browser's ``JSON.parse`` accepts: NaN and infinities become null."""
-    try:
-        return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
-    except ValueError:
-        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=_default)
 
 
-def _default(obj):
-    # numpy scalars and other number-likes from the analysis
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_finite(v) for v in obj]
-    if hasattr(obj, "item"):
-        return _finite(obj.item())
-    return obj
 
 
 def json_response(obj, status: int = 200, headers: Optional[dict] = None) -> Response:
-    """``obj`` as a JSON response (NaN-safe: see :func:`to_json`)."""
+    """``obj`` as a JSON response (NaN-safe: see :func:`device.analysis.jsonsafe.dumps`)."""
     return Response(to_json(obj), status=status, mimetype="application/json", headers=headers)
 
 

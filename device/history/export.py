@@ -20,10 +20,10 @@ import csv
 import datetime as _dt
 import io
 import json
-import math
 import time
 from typing import Optional, TextIO
 
+from device.analysis.jsonsafe import finite
 from device.history.store import SCHEMA_VERSION, Store
 
 FORMAT = "smart-dowel-history"
@@ -111,19 +111,11 @@ def write_json(store: Store, out: TextIO, athlete_id: Optional[int] = None) -> i
            "athletes": [{"id": a["id"], "name": a["name"]} for a in athletes],
            "sessions": sessions}
     # JSON has no NaN: a value the store cannot know is written as null
-    json.dump(_finite(doc), out, indent=1, allow_nan=False)
+    json.dump(finite(doc), out, indent=1, allow_nan=False)
     out.write("\n")
     return len(sessions)
 
 
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def export_text(store: Store, fmt: str, athlete_id: Optional[int] = None) -> str:

@@ -21,9 +21,7 @@ status snapshot as ``health.mqtt`` for the dashboard's Device view.
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import secrets
 import ssl
 import threading
@@ -33,8 +31,8 @@ from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from device import __version__
 from device.analysis import vocabulary
+from device.analysis.jsonsafe import dumps as to_json
 from device.hw import constants
 
 log = logging.getLogger(__name__)
@@ -172,22 +170,8 @@ class Topics:
         return f"{self.discovery_prefix}/{component}/{node}/{object_id}/config"
 
 
-def to_json(obj) -> str:
-    """Compact JSON; NaN and infinities (a sensor that read nothing) become null."""
-    try:
-        return json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
 
 
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 # -- payloads ---------------------------------------------------------------------------
