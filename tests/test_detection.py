@@ -101,7 +101,7 @@ def test_single_frame_dropout_is_never_a_loss(rate):
     assert p.state == CONTACT
 
 
-def test_thirty_ms_low_is_a_loss_starting_at_the_first_low_frame():
+def test_thirty_ms_low_is_a_loss_and_comes_back_after_the_debounce():
     p = held_point()
     dt = 0.005
     samples = [(i * dt, 0.0 if 100 <= i < 106 else 2.5) for i in range(200)]
@@ -114,7 +114,25 @@ def test_loss_at_50_fps_two_low_frames_twenty_ms_apart():
     samples = [(i * 0.02, 0.0 if i in (20, 21, 22) else 2.5) for i in range(40)]
     changes = feed(p, samples)
     assert changes[0] == (0.42, "lost")
-    assert p.low_since == pytest.approx(0.40)
+    # the loss starts where the reading fell through the threshold: between
+    # the last frame in contact and the first low one
+    assert 0.38 < p.low_since < 0.40
+
+
+def test_the_debounce_runs_from_the_threshold_crossing_not_the_first_low_frame():
+    """A reading that fell through the threshold early between two frames has
+    been low longer than the first low frame says: the loss is confirmed a
+    frame sooner than when it crossed just before that frame."""
+    dt = 0.004
+    off = 2.5 * 0.45
+    early = [2.5] * 99 + [1.3, 0.2] + [0.0] * 20      # 1.3 V at 0.396 s, 0.2 V at 0.400 s
+    p = held_point()
+    changes = feed(p, [(i * dt, v) for i, v in enumerate(early)])
+    assert p.low_since == pytest.approx(0.400 - dt * (off - 0.2) / (1.3 - 0.2))
+    assert changes == [(0.416, "lost")]
+    late = [2.5] * 99 + [1.3, 1.1] + [0.0] * 20       # crossed just before 0.400 s
+    p = held_point()
+    assert feed(p, [(i * dt, v) for i, v in enumerate(late)]) == [(0.420, "lost")]
 
 
 def test_ten_ms_low_is_not_a_loss_at_200_fps():
@@ -138,7 +156,8 @@ def test_hysteresis_between_off_and_on():
     samples = [(i * 0.005, 1.3) for i in range(20)]
     assert feed(p, samples) == []
     samples = [(0.1 + i * 0.005, 0.5) for i in range(10)] + [(0.15 + i * 0.005, 1.3) for i in range(20)]
-    assert feed(p, samples) == [(0.12, "lost")]
+    # low since the crossing between 0.095 s (1.3 V) and 0.1 s (0.5 V): 0.096 s
+    assert feed(p, samples) == [(0.115, "lost")]
     assert p.state == LOST
 
 

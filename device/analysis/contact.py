@@ -154,8 +154,9 @@ class PointContact:
     ``step(t, v)`` returns ``None`` or one of ``"lost"`` (below the off
     threshold for longer than the debounce *and* for at least two frames, so a
     single-frame dropout is never a loss at any frame rate) and ``"restored"``
-    (above the on threshold the same way).  ``low_since`` is the time of the
-    first low frame: the loss start.  Thresholds are fractions of ``rest_v``,
+    (above the on threshold the same way).  ``low_since`` is when the reading
+    fell through the off threshold (interpolated between the frames): the loss
+    start, and where the debounce is counted from (``high_since`` likewise).  Thresholds are fractions of ``rest_v``,
     which follows the point's in-contact level.
 
     For telling a loss from taking the dowel off it also keeps ``fast_v`` (the
@@ -215,7 +216,7 @@ class PointContact:
         prev_v = self.v_prev
         self.v_prev = v
         if self.state == LOST:
-            return self._step_lost(t, v, debounce_s)
+            return self._step_lost(t, v, prev_v, dt, debounce_s)
         if v < self.rest_v * self.off_frac:
             if self.state == CONTACT:
                 self._went_low(t, v, prev_v, dt)
@@ -246,7 +247,6 @@ class PointContact:
         (and full contact before it), interpolated between the frames."""
         rest = self.rest_v
         self.state = LOW
-        self.low_since = t
         self.low_n = 1
         self.zero_t = t if self._no_force(v) else None
         off = rest * self.off_frac
@@ -257,6 +257,11 @@ class PointContact:
             t_off = max(t - dt, t - dt * (off - v) / (prev_v - v))
         else:
             t_off = t
+        # The reading has been low since it crossed the threshold, not since
+        # this frame: the debounce runs from there, so the alert does not wait
+        # up to a frame longer than the debounce (and the loss starts where
+        # the reading went, at any frame rate).
+        self.low_since = t_off
         self.fade_s = max(0.0, t_off - self.full_t)
 
     def _step_low(self, t: float, v: float, debounce_s: float):
@@ -270,13 +275,16 @@ class PointContact:
             return "lost"
         return None
 
-    def _step_lost(self, t: float, v: float, debounce_s: float):
-        """Lost: wait for the point to come back above the on threshold."""
+    def _step_lost(self, t: float, v: float, prev_v: float, dt: float, debounce_s: float):
+        """Lost: wait for the point to come back above the on threshold (since
+        the crossing, interpolated between the frames like the loss's own)."""
         if self.zero_t is None and self._no_force(v):
             self.zero_t = t
-        if v > self.rest_v * self.on_frac:
+        on = self.rest_v * self.on_frac
+        if v > on:
             if self.high_n == 0:
-                self.high_since = t
+                self.high_since = max(t - dt, t - dt * (v - on) / (v - prev_v)) \
+                    if prev_v < v and dt > 0.0 else t
             self.high_n += 1
             if self.high_n >= 2 and t - self.high_since >= debounce_s - _EPS_S:
                 self.state = CONTACT
