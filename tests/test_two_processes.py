@@ -163,6 +163,12 @@ def test_both_processes_start_and_stop_together(device):
     nice = {role: int(Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[16])
             for role, pid in roles.items()}
     assert nice["web"] > nice["core"]
+    # ...and, every thread of it, off the CPU the core prefers (when there are two or more)
+    cpus = os.sched_getaffinity(0)
+    if len(cpus) > 1:
+        for task in Path(f"/proc/{roles['web']}/task").iterdir():
+            assert os.sched_getaffinity(int(task.name)) == cpus - {max(cpus)}, task
+        assert os.sched_getaffinity(roles["core"]) == cpus
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(WAIT_S) == 0, d.output()
     assert all(gone(pid) for pid in roles.values())

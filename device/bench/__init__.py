@@ -7,7 +7,8 @@ against the product's targets.  One module per benchmark:
 * ``latency``   - contact gone -> LED on the Pi Zero 2 W profile, live stack in virtual time
 * ``accuracy``  - simulated sessions with ground truth, replayed at 200 and 50 frames/s
 * ``cpu``       - the core's processing per frame, replay speed vs real time (wall clock)
-* ``dashboard`` - what 10 and 50 phones cost the core's frame rate (wall clock)
+* ``dashboard`` - what 10 and 50 phones cost the core's frame rate, ``dowel run``'s two
+                  processes (wall clock)
 * ``memory``    - the core after a simulated hour, and its growth over the second half
 * ``history``   - a finished rep to committed on disk (wall clock)
 * ``mqtt``      - 20 dowels on one Mosquitto, one coach page: loss-to-tile latency,
@@ -17,8 +18,9 @@ against the product's targets.  One module per benchmark:
 Virtual-time rows print the same figures on every run and machine; wall-clock
 rows are kept only where the real CPU is the thing measured.
 
-This package never imports the web layer; the dashboard bench gets its server
-maker from the caller (``main(args, serve_dashboard=...)``).
+This package never imports the web layer: the dashboard and flood benches run
+``dowel run`` itself, and the MQTT bench gets the coach's page from the caller
+(``main(args, serve_coach=...)``).
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from device.bench.dashboard import ServeDashboard
 from device.bench.tables import BenchResult, Row, pct, table
 
 __all__ = ["KINDS", "add_arguments", "main", "pct", "table", "run_benches", "markdown_table"]
@@ -92,7 +93,7 @@ def _progress(kind: str, quiet: bool) -> Callable[[int, int], None]:
     return report
 
 
-def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coach=None) -> BenchResult:
+def _run_one(kind: str, args, quick: bool, progress, serve_coach=None) -> BenchResult:
     if kind == "sampling":
         from device.bench import sampling
 
@@ -116,6 +117,8 @@ def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coac
                 f"<= {t['p50']:g} / {t['p99']:g} / {t['max']:g} ms",
                 r["p50_ms"] <= t["p50"] and r["p99_ms"] <= t["p99"] and r["max_ms"] <= t["max"],
                 virtual=True),
+            Row(f"losses without an alert, {r['profile']}", f"{r['missed_alerts']} of {r['losses']}",
+                "0", r["missed_alerts"] == 0, virtual=True),
             Row(f"live stack at {r['frame_rate_hz']:.0f} frames/s: sets with a wrong rep count, "
                 "loss recall / precision",
                 f"{r['sets_with_wrong_rep_count']}, {r['loss_recall_pct']:.0f} / "
@@ -150,11 +153,9 @@ def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coac
 
         return bench_cpu(args.trace, repeats=1 if quick else 3)
     if kind == "dashboard":
-        if serve_dashboard is None:
-            raise ValueError("the dashboard bench needs serve_dashboard (the web layer)")
         from device.bench.dashboard import run_dashboard_bench
 
-        return run_dashboard_bench(serve_dashboard, seconds=0.5 if quick else args.seconds,
+        return run_dashboard_bench(seconds=1.0 if quick else args.seconds, repeats=1 if quick else 3,
                                    progress=progress)
     if kind == "memory":
         from device.bench.memory import bench_memory
@@ -180,15 +181,14 @@ def _run_one(kind: str, args, quick: bool, serve_dashboard, progress, serve_coac
     raise ValueError(f"unknown bench {kind!r}")
 
 
-def run_benches(kinds, args, serve_dashboard: Optional[ServeDashboard] = None,
-                quiet: bool = False, serve_coach=None) -> List[BenchResult]:
+def run_benches(kinds, args, quiet: bool = False, serve_coach=None) -> List[BenchResult]:
     """Run ``kinds`` in order, a progress line on stderr for each."""
     results = []
     for i, kind in enumerate(kinds):
         if not quiet:
             print(f"[{i + 1}/{len(kinds)}] {kind}: {WHAT[kind]} ...", file=sys.stderr, flush=True)
         t0 = time.monotonic()
-        result = _run_one(kind, args, args.quick, serve_dashboard, _progress(kind, quiet),
+        result = _run_one(kind, args, args.quick, _progress(kind, quiet),
                           serve_coach=serve_coach)
         if not quiet:
             print(f"[{i + 1}/{len(kinds)}] {kind}: done in {time.monotonic() - t0:.0f} s",
@@ -221,13 +221,12 @@ def update_readme(path: str, markdown: str) -> None:
     file.write_text(pattern.sub(lambda _: f"{README_START}\n{markdown}\n{README_END}", text))
 
 
-def main(args, serve_dashboard: Optional[ServeDashboard] = None, serve_coach=None) -> int:
-    """Run the benchmarks ``args.kind`` names (all when none).  ``serve_dashboard(core,
-    threads)`` builds the dashboard server for the dashboard bench (the caller owns
-    the web layer)."""
+def main(args, serve_coach=None) -> int:
+    """Run the benchmarks ``args.kind`` names (all when none).  ``serve_coach(broker)``
+    builds the coach's page for the MQTT bench (the caller owns the web layer)."""
     kinds = list(KINDS) if not args.kind or "all" in args.kind else list(dict.fromkeys(args.kind))
     machine = args.json or args.markdown
-    results = run_benches(kinds, args, serve_dashboard, serve_coach=serve_coach)
+    results = run_benches(kinds, args, serve_coach=serve_coach)
     if args.json:
         doc: Dict[str, object] = {
             "quick": bool(args.quick),

@@ -60,7 +60,7 @@ def loss_trace(directory: Path, reps: int = 24):
     return path, starts, frames[-1].t + period
 
 
-class _Watch:
+class Watch:
     """The core's alerts and frame counts, read through the channel."""
 
     def __init__(self, socket_path: Path):
@@ -73,6 +73,13 @@ class _Watch:
         """(frames read so far, wall time of the newest frame)."""
         h = self.proxy.get_status()
         return h["health"]["frames"], h["wall"]
+
+    def frame_rate(self, seconds: float) -> float:
+        """The core's frames per second over the next ``seconds`` (its own clock)."""
+        frames0, wall0 = self.frames()
+        time.sleep(seconds)
+        frames1, wall1 = self.frames()
+        return (frames1 - frames0) / (wall1 - wall0) if wall1 > wall0 else float("nan")
 
     def alerts_on(self) -> list:
         return [e["t"] for e in self.sub.drain() if e.get("on")]
@@ -111,7 +118,8 @@ class _Flood:
 
     def run(self) -> float:
         """Flood; the seconds it took."""
-        readers = [threading.Thread(target=self._stream, daemon=True) for _ in range(self.streams)]
+        readers = [threading.Thread(target=self._stream, args=(k,), daemon=True)
+                   for k in range(self.streams)]
         for r in readers:
             r.start()
         workers = [threading.Thread(target=self._requests, args=(i,), daemon=True)
@@ -146,9 +154,10 @@ class _Flood:
             self.served += served
             self.failed += failed
 
-    def _stream(self) -> None:
+    def _stream(self, k: int) -> None:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
+                                              source_address=(phone_address(k), 0))
             conn.request("GET", "/api/stream")
             response = conn.getresponse()
             while not self.done.is_set():
@@ -159,11 +168,19 @@ class _Flood:
             pass
 
 
-def _start_device(workdir: Path, trace: Path):
+def phone_address(k: int) -> str:
+    """The loopback address phone ``k`` connects from: each phone has an address
+    of its own, as on the Wi-Fi (the dashboard limits live streams per address)."""
+    return f"127.0.{1 + k // 250}.{2 + k % 250}"
+
+
+def start_device(workdir: Path, source: list):
+    """``dowel run`` with ``source`` (``["--mock"]``, ``["--trace", path, "--loop"]``)
+    as on the Pi: core and web processes; returns (process, dashboard port)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", DOWEL_DATA_DIR=str(workdir),
                DOWEL_RUNTIME_DIR=str(workdir / "run"))
     env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--trace", str(trace), "--loop",
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", *map(str, source),
                              "--host", "127.0.0.1", "--port", "0", "--data-dir", str(workdir),
                              "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, start_new_session=True)
@@ -173,6 +190,17 @@ def _start_device(workdir: Path, trace: Path):
             threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
             return proc, int(m.group(1))
     raise RuntimeError("dowel run did not start (no dashboard line)")
+
+
+def stop_device(proc) -> None:
+    """SIGTERM, as systemd stops it; SIGKILL for the whole group if it hangs."""
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 #: Niceness of the process that sends the flood: on the Pi the requests come from
@@ -189,7 +217,7 @@ def _flood_elsewhere(flood: _Flood) -> float:
     return float(out[2])
 
 
-def _measure(watch: _Watch, seconds: float = None, load: _Flood = None):
+def _measure(watch: Watch, seconds: float = None, load: _Flood = None):
     """Frame rate and alert times over a quiet ``seconds`` or over ``load``'s flood."""
     watch.alerts_on()                                   # forget what came before
     frames0, wall0 = watch.frames()
@@ -205,8 +233,8 @@ def run_flood_bench(seconds: float = 30.0, requests: int = 3000, threads: int = 
     proc = watch = None
     try:
         trace, starts, span = loss_trace(workdir)
-        proc, port = _start_device(workdir, trace)
-        watch = _Watch(workdir / "run" / "core.sock")
+        proc, port = start_device(workdir, ["--trace", trace, "--loop"])
+        watch = Watch(workdir / "run" / "core.sock")
         time.sleep(2.0)                                 # past start-up
         flood = _Flood(port, requests, threads, streams)
         loaded_rate, loaded_alerts, took = _measure(watch, load=flood)
@@ -220,12 +248,7 @@ def run_flood_bench(seconds: float = 30.0, requests: int = 3000, threads: int = 
     finally:
         if watch is not None:
             watch.close()
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_device(proc)
         shutil.rmtree(workdir, ignore_errors=True)
     return _result(quiet_rate, latencies_ms(quiet_alerts, starts, span),
                    loaded_rate, latencies_ms(loaded_alerts, starts, span), flood, took)

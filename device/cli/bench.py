@@ -1,19 +1,9 @@
 """``dowel bench``: the benchmarks, wired to the web layer here.
 
 ``device/bench`` never imports ``web``; this command (part of the composition
-root) hands the dashboard bench a function that builds the real dashboard.
+root) hands the MQTT bench a function that builds the coach's page.
 """
 from __future__ import annotations
-
-
-def serve_dashboard(core, threads: int):
-    """The real dashboard (Flask app on waitress) for ``core`` on a free local port."""
-    from web import create_app
-    from web.server import make_server
-
-    # every simulated phone comes from this machine's one address
-    config = {"TOKEN": "bench", "STREAMS_PER_CLIENT": threads}
-    return make_server(create_app(core, config), host="127.0.0.1", port=0, threads=threads)
 
 
 def serve_coach(broker_config):
@@ -36,7 +26,7 @@ def serve_coach(broker_config):
 def cmd_bench(args) -> int:
     from device import bench
 
-    return bench.main(args, serve_dashboard=serve_dashboard, serve_coach=serve_coach)
+    return bench.main(args, serve_coach=serve_coach)
 
 
 def add_parser(subparsers) -> None:

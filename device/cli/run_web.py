@@ -4,7 +4,8 @@ It serves the listening socket the supervisor bound (``--listen-fd``), talks to
 the core process through :class:`device.runtime.core_proxy.CoreProxy` (the same
 core contract the app is typed against) and reads the history straight from
 SQLite; history writes go to the core process, the database's only writer.  It
-runs at a lower scheduling priority than the core (:data:`WEB_NICENESS`).
+runs at a lower scheduling priority than the core (:data:`WEB_NICENESS`) and
+off the CPU the core prefers (:mod:`device.runtime.cpus`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 
 from device.cli.common import EXIT_FAIL, EXIT_OK, data_dir, error, stop_on_signals
+from device.runtime.cpus import keep_off_the_core_cpu
 
 #: Added to the web process's niceness: a flood of dashboard requests gets the
 #: CPU only after the polling loop (the core process keeps the service's priority).
@@ -28,6 +30,7 @@ def run_web(args) -> int:
         os.nice(WEB_NICENESS)
     except OSError:
         pass
+    keep_off_the_core_cpu()
     stop = stop_on_signals()
     proxy = CoreProxy(args.channel)
     try:
