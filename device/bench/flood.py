@@ -285,6 +285,9 @@ def _result(quiet_rate, quiet_ms, loaded_rate, loaded_ms, flood: _Flood, took: f
 if __name__ == "__main__":
     # The flood's own process (see _flood_elsewhere): PORT PER_THREAD THREADS STREAMS.
     os.nice(LOAD_NICENESS)
+    from device.runtime.cpus import keep_off_the_core_cpu
+
+    keep_off_the_core_cpu()             # the requests come from phones, not from the device
     port, per_thread, threads, streams = map(int, sys.argv[1:5])
     load = _Flood(port, 0, threads, streams)
     load.per_thread = per_thread
