@@ -79,3 +79,17 @@ def test_a_retained_status_after_offline_leaves_the_tile_offline():
     assert room.snapshot()["dowels"][0]["online"] is False
     room._on_message(None, None, Msg("smart-dowel/d1/availability", "online"))
     assert room.snapshot()["dowels"][0]["online"] is True
+
+
+def test_the_coach_page_has_the_dashboards_host_rule_and_headers():
+    room, _ = room_with_listener()
+    client = create_coach_app(room, {"ALLOWED_HOSTS": ["coach.gym.lan"]}).test_client()
+    page = client.get("/", headers={"Host": "localhost:8090"})
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/api/room", headers={"Host": "coach.gym.lan:8090"}).status_code == 200
+    # a page on another site that rebound its name to this machine cannot read the room
+    refused = client.get("/api/room", headers={"Host": "evil.example:8090"})
+    assert refused.status_code == 421
+    assert refused.get_json()["field"] == "host"

@@ -188,6 +188,12 @@ def create_coach_app(room: Room, config: Optional[dict] = None) -> Flask:
     app.config.update(config or {})
     app.config["ROOM"] = room
     app.extensions["dowel_streams"] = StreamCounter()
+    from . import errors, security
+
+    # The room shows athletes' names and sets: the same Host rule and headers as
+    # the dashboard, so a page on another site cannot read it from the coach's laptop.
+    errors.install(app)
+    security.install(app)
 
     @app.get("/")
     def index():

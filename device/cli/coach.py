@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate of the broker (mqtts:// only)")
     p.add_argument("--host", default="0.0.0.0", help="address to serve the page on (default 0.0.0.0)")
     p.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 = any free port)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name the page may be opened by (a DNS name for this machine; "
+                        "its own names and addresses always work)")
     p.set_defaults(func=cmd_coach)
 
 
@@ -40,7 +43,7 @@ def cmd_coach(args) -> int:
     except MqttConfigError as exc:
         return error(f"--mqtt: {exc}")
     room = Room(config)
-    app = create_coach_app(room)
+    app = create_coach_app(room, {"ALLOWED_HOSTS": args.allow_host})
     try:
         server = make_server(app, host=args.host, port=args.port, threads=24)
     except OSError as exc:
