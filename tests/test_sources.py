@@ -148,6 +148,8 @@ def test_a_looping_generated_athlete_moves_on_to_a_new_session_each_pass():
     athlete = SimulatedAthlete(seed=5, loop=True)
     first = athlete.session
     first_duration = athlete.duration_s
+    assert athlete._next_thread is None           # nothing made for a pass not yet half played
+    athlete.voltages(first_duration * 0.6)        # past half: the next one is made meanwhile
     athlete._next_thread.join(10)
     athlete.voltages(first_duration + 0.5)
     assert athlete.session is not first and athlete.seed == 6

@@ -143,3 +143,40 @@ def test_migrates_a_version_2_database_to_ids_never_reused(tmp_path):
         assert s.delete_session(1)
         new = s.start_set(1, "standing_3point", T0 + 5)
         assert s.get_set(new)["session_id"] > 1 and new > 2
+
+
+def _schema_facts(path):
+    """Everything a query can notice of a schema: the tables and indexes, each
+    table's columns (types, defaults, keys), indexes and foreign keys."""
+    db = sqlite3.connect(path)
+    try:
+        names = sorted(db.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall())
+        tables = [n for kind, n, _ in names if kind == "table"]
+        facts = {"names": names, "athletes": db.execute("SELECT id, name FROM athletes").fetchall()}
+        for t in tables:
+            facts[t] = (db.execute(f"PRAGMA table_info({t})").fetchall(),
+                        sorted(db.execute(f"PRAGMA index_list({t})").fetchall()),
+                        db.execute(f"PRAGMA foreign_key_list({t})").fetchall())
+            for index in facts[t][1]:
+                facts[index[1]] = db.execute(f"PRAGMA index_xinfo({index[1]})").fetchall()
+        for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type='table'"):
+            facts[row[0], "autoincrement"] = "AUTOINCREMENT" in (row[1] or "")
+        return facts
+    finally:
+        db.close()
+
+
+def test_a_new_database_has_the_schema_the_migrations_end_with(tmp_path):
+    # A new file is made at the current schema in one step; an empty file taken
+    # through every migration must end up the same.
+    with Store(tmp_path / "new.db") as s:
+        assert s.schema_version == SCHEMA_VERSION
+    db = sqlite3.connect(tmp_path / "migrated.db", isolation_level=None)
+    for number, migration in enumerate(schema.MIGRATIONS, 1):
+        db.execute("BEGIN")
+        migration(db)
+        db.execute(f"PRAGMA user_version={number}")
+        db.execute("COMMIT")
+    db.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
+    db.close()
+    assert _schema_facts(tmp_path / "new.db") == _schema_facts(tmp_path / "migrated.db")

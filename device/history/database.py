@@ -16,10 +16,10 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 from device.history.schema import (APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, StoreError,
-                                   check_file, read_only_uri)
+                                   check_file, create_current, read_only_uri)
 
 #: The oldest schema the queries can read as it is (3 added ids that are never
 #: reused and the deleted-session tombstones, neither of which reading needs).
@@ -59,7 +59,7 @@ class Database:
             db = self._db
             if not self.readonly:
                 db.execute("PRAGMA journal_mode=WAL")      # persistent: set once per file
-                self._migrate(version or 0)
+                self._migrate(version)
             else:
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
@@ -110,15 +110,19 @@ class Database:
         for db in connections:
             db.execute(pragma)
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self, version: Optional[int]) -> None:
+        """Bring the file to :data:`SCHEMA_VERSION`: a new one (``version`` None)
+        is made at it at once, an older one goes through each migration."""
         db = self._db
         # Foreign keys off while the schema changes (a table rebuilt in a
         # migration must not cascade); checked before each commit instead.
         db.execute("PRAGMA foreign_keys=OFF")
+        steps = [(SCHEMA_VERSION, create_current)] if version is None else \
+            [(number, MIGRATIONS[number - 1]) for number in range(version + 1, SCHEMA_VERSION + 1)]
         try:
-            for number in range(version + 1, SCHEMA_VERSION + 1):
+            for number, migration in steps:
                 with self._tx() as tx:
-                    MIGRATIONS[number - 1](tx)
+                    migration(tx)
                     broken = tx.execute("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise StoreError(f"{self.path}: migration {number} would leave "

@@ -124,6 +124,17 @@ def _migrate_v3(db: sqlite3.Connection) -> None:
         db.execute(f"INSERT INTO new_{table} ({names}) SELECT {names} FROM {table}")
         db.execute(f"DROP TABLE {table}")
         db.execute(f"ALTER TABLE new_{table} RENAME TO {table}")
+    _v3_indexes_and_deleted_sessions(db)
+    db.execute("DELETE FROM sets WHERE manual = 0 AND id NOT IN (SELECT set_id FROM reps)")
+    db.execute("DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM sets)")
+    # renumber each set's reps 1..n in time order (older writers kept the
+    # pipeline's number, which did not start at 1 when a set began mid-way)
+    db.execute("""UPDATE reps SET rep_index = (
+        SELECT count(*) FROM reps r2 WHERE r2.set_id = reps.set_id
+          AND (r2.start < reps.start OR (r2.start = reps.start AND r2.id <= reps.id)))""")
+
+
+def _v3_indexes_and_deleted_sessions(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX sets_session ON sets(session_id, start)")
     db.execute("CREATE INDEX reps_set ON reps(set_id, start)")
     db.execute("CREATE INDEX losses_rep ON losses(rep_id)")
@@ -138,13 +149,18 @@ def _migrate_v3(db: sqlite3.Connection) -> None:
         day TEXT NOT NULL,
         deleted_at REAL NOT NULL)""")
     db.execute("CREATE INDEX deleted_sessions_day ON deleted_sessions(athlete_id, day)")
-    db.execute("DELETE FROM sets WHERE manual = 0 AND id NOT IN (SELECT set_id FROM reps)")
-    db.execute("DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM sets)")
-    # renumber each set's reps 1..n in time order (older writers kept the
-    # pipeline's number, which did not start at 1 when a set began mid-way)
-    db.execute("""UPDATE reps SET rep_index = (
-        SELECT count(*) FROM reps r2 WHERE r2.set_id = reps.set_id
-          AND (r2.start < reps.start OR (r2.start = reps.start AND r2.id <= reps.id)))""")
+
+
+def create_current(db: sqlite3.Connection) -> None:
+    """A new file at :data:`SCHEMA_VERSION` in one step: what running every
+    migration on an empty file ends with, without v3's table rebuilds (a new
+    database costs one commit, not three).  A migration appended to
+    :data:`MIGRATIONS` must change this too; the tests compare the two."""
+    for table, columns in _V3_TABLES.items():
+        db.execute(f"CREATE TABLE {table} ({columns})")
+    db.execute("CREATE TABLE device_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    _v3_indexes_and_deleted_sessions(db)
+    db.execute("INSERT INTO athletes (name, created) VALUES (?, ?)", (DEFAULT_ATHLETE, time.time()))
 
 
 def _column_names(db: sqlite3.Connection, table: str) -> list:

@@ -116,6 +116,8 @@ class Alerts:
             self.buzzer.off()
 
     def close(self) -> None:
+        if self.button is not None:
+            _wake_hold_thread(self.button)
         for dev in (self.led, self.buzzer, self.button):
             if dev is not None:
                 dev.close()
@@ -125,3 +127,20 @@ class Alerts:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _wake_hold_thread(button: Button) -> None:
+    """Let the button's hold thread end now rather than at its next poll.
+
+    gpiozero's ``Button.close`` joins that thread, which looks for a press only
+    every 0.1 s and, while the button is down, waits ``hold_time`` for the
+    release: closing the outputs took that long each time (every restart of the
+    core, every test).  Told to stop and woken, it returns at once; the button
+    is closed straight after, so nothing reads the events set here.
+    """
+    thread = getattr(button, "_hold_thread", None)
+    if thread is None:
+        return
+    thread.stopping.set()
+    thread.holding.set()
+    button._inactive_event.set()

@@ -41,8 +41,9 @@ class SimulatedAthlete:
     ``duration_s`` are the current session's (times within one pass of the loop).
     Looping over a generated session moves on to the next seed's athlete at each
     pass, so a mock dashboard left running does not replay the same minutes; the
-    next session is generated in the background, never on the polling thread.
-    A session passed in is repeated as it is.
+    next session is generated in the background once the current pass is half
+    played (never on the polling thread, and never for an athlete that is built
+    but not run far).  A session passed in is repeated as it is.
     """
 
     def __init__(self, session: Optional[SimSession] = None, seed: int = 0,
@@ -57,8 +58,6 @@ class SimulatedAthlete:
         self._next: Optional[SimSession] = None
         self._next_thread: Optional[threading.Thread] = None
         self._still: Optional[Tuple[float, float]] = None
-        if self._fresh_each_pass:
-            self._prepare_next()
 
     def hold_still(self, start_t: float, end_t: float) -> None:
         """Asked to calibrate: from ``start_t`` to ``end_t`` (source time) the
@@ -92,6 +91,8 @@ class SimulatedAthlete:
         if self._still is not None and self._still[0] <= t < self._still[1]:
             return self._holding_still(t)
         local = t - self._pass_start
+        if self._fresh_each_pass and self._next_thread is None and local >= self.duration_s / 2:
+            self._prepare_next()
         if local >= self.duration_s:
             if not self.loop:
                 self.finished = True
@@ -101,7 +102,7 @@ class SimulatedAthlete:
                 self.session, self._next = self._next, None
                 self.seed += 1
                 self.duration_s = self.session.duration_s
-                self._prepare_next()
+                self._next_thread = None
                 local = t - self._pass_start
             else:
                 local = local % self.duration_s
