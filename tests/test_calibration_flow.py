@@ -11,6 +11,7 @@ from device.analysis.calibration import CalibrationError
 from device.analysis.settings import Settings
 from device.hw.constants import fsr_volts
 from device.hw.mock.factory import build_mock_core
+from device.runtime.clock import VirtualClock
 from tests.test_cli import dowel
 
 HELD = (fsr_volts(3.0), fsr_volts(4.0), fsr_volts(2.5))
@@ -36,6 +37,8 @@ def started():
     cores = []
 
     def start(source=None, **kw):
+        # Virtual time (``clock=VirtualClock()``) where the test does not race the
+        # clock; the spoilt hold sets a time from the test thread, so real time x4.
         core = build_mock_core(source, speed=4.0, settings=Settings(), **kw)
         cores.append(core)
         core.start()
@@ -52,7 +55,7 @@ def phases(sub):
 
 
 def test_the_simulated_athlete_holds_still_when_asked(started):
-    core = started()                          # mid-session: idle or hinging, whatever it was doing
+    core = started(clock=VirtualClock())                          # mid-session: idle or hinging, whatever it was doing
     with core.subscribe(types={"calibration", "calibrated"}) as sub:
         calibration = core.calibrate(1.0, lead_in_s=1.0)
         assert [p for p, _ in phases(sub)] == ["lead_in", "hold"]
@@ -72,7 +75,7 @@ def test_a_hold_spoilt_by_moving_is_tried_again_by_itself(started):
 
 
 def test_a_pad_reading_nothing_twice_fails_with_what_to_do(started):
-    core = started(Athlete(missing="head"))
+    core = started(Athlete(missing="head"), clock=VirtualClock())
     with core.subscribe(types={"calibration"}) as sub:
         with pytest.raises(CalibrationError, match="^the head pad reads nothing: check it touches"):
             core.calibrate(1.0)
@@ -85,7 +88,7 @@ def test_holding_the_button_calibrates(started, monkeypatch):
 
     monkeypatch.setattr(core_module, "BUTTON_LEAD_IN_S", 0.5)
     monkeypatch.setattr(core_module, "BUTTON_CALIBRATION_S", 1.0)
-    core = started(Athlete())
+    core = started(Athlete(), clock=VirtualClock())
     core.alerts.button.hold_time = 0.05
     with core.subscribe(types={"calibrated"}) as sub:
         core.alerts.button.pin.drive_low()

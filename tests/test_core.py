@@ -1,5 +1,7 @@
 """The polling core on the real stack: Adafruit driver -> emulated ADS1115 -> source,
-gpiozero MockFactory pins.  Sources here are tiny scripts so the tests own their timing."""
+gpiozero MockFactory pins.  Sources here are tiny scripts so the tests own their timing;
+the core runs on virtual time (as fast as the CPU allows, the same frames however
+loaded the machine is)."""
 import math
 
 import pytest
@@ -52,7 +54,7 @@ def make_core():
 
 
 def test_status_snapshot_has_the_documented_shape(make_core):
-    core = make_core(ScriptSource()).start()
+    core = make_core(ScriptSource(), clock=VirtualClock()).start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 50)
     status = core.get_status()
     assert set(status["points"]) == {"head", "upper_back", "sacrum"}
@@ -90,7 +92,7 @@ def test_a_lost_point_fires_led_and_buzzer_and_events_carry_wall_time(make_core)
 
 
 def test_i2c_errors_are_counted_and_retried_without_killing_the_loop(make_core):
-    core = make_core(ScriptSource()).start()
+    core = make_core(ScriptSource(), clock=VirtualClock()).start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
     core.mock_bus.fail_next(5)
     assert wait_for(lambda: core.get_status()["health"]["read_errors"] >= 5)
@@ -100,7 +102,7 @@ def test_i2c_errors_are_counted_and_retried_without_killing_the_loop(make_core):
 
 
 def test_unplugged_adc_is_a_fault_shown_and_survived(make_core):
-    core = make_core(ScriptSource())
+    core = make_core(ScriptSource(), clock=VirtualClock())
     sub = core.subscribe(maxsize=10_000, types=["fault"])
     core.start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
@@ -119,7 +121,7 @@ def test_unplugged_adc_is_a_fault_shown_and_survived(make_core):
 
 def test_settings_update_is_validated_saved_and_applied(make_core, tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
-    core = make_core(ScriptSource(), settings_store=store).start()
+    core = make_core(ScriptSource(), settings_store=store, clock=VirtualClock()).start()
     with pytest.raises(SettingsError):
         core.update_settings({"debounce_ms": 30, "data_rate": 7})
     assert core.settings == Settings()
@@ -147,7 +149,7 @@ def test_calibration_without_contact_is_refused(make_core):
 
 
 def test_switching_the_chip_model_rebuilds_the_driver_and_keeps_reading(make_core):
-    core = make_core(ScriptSource()).start()
+    core = make_core(ScriptSource(), clock=VirtualClock()).start()
     assert wait_for(lambda: core.get_status()["health"]["frames"] > 20)
     core.update_settings({"chip": "ADS1015", "data_rate": 3300})
     assert wait_for(lambda: core.mock_chip.model == "ADS1015")

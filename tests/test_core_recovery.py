@@ -8,6 +8,7 @@ import pytest
 from device.analysis.pipeline import Pipeline
 from device.hw.mock.factory import build_mock_core
 from device.runtime import core as core_module, recovery
+from device.runtime.clock import VirtualClock
 
 from test_core import ScriptSource, wait_for
 
@@ -49,7 +50,7 @@ def test_an_internal_error_is_logged_the_pipeline_rebuilt_and_the_loop_goes_on(
         cores, monkeypatch, caplog):
     BrokenOnce.made = 0
     monkeypatch.setattr(core_module, "Pipeline", BrokenOnce)
-    core = build_mock_core(ScriptSource(on_s=0.05))
+    core = build_mock_core(ScriptSource(on_s=0.05), clock=VirtualClock())
     cores.append(core)
     with caplog.at_level(logging.WARNING, logger="device.runtime.core"):
         core.start()
@@ -65,7 +66,7 @@ def test_an_internal_error_is_logged_the_pipeline_rebuilt_and_the_loop_goes_on(
 def test_the_open_set_is_ended_when_the_pipeline_is_rebuilt(cores, monkeypatch):
     BrokenOnce.made = 0
     monkeypatch.setattr(core_module, "Pipeline", BrokenOnce)
-    core = build_mock_core(ScriptSource(on_s=0.01))
+    core = build_mock_core(ScriptSource(on_s=0.01), clock=VirtualClock())
     cores.append(core)
     sub = core.subscribe(maxsize=10_000, types=["set_started", "set_completed"])
     core.start()
@@ -78,7 +79,7 @@ def test_the_open_set_is_ended_when_the_pipeline_is_rebuilt(cores, monkeypatch):
 
 def test_an_error_that_keeps_coming_stops_the_loop_as_a_crash(cores, monkeypatch):
     monkeypatch.setattr(core_module, "Pipeline", AlwaysBroken)
-    core = build_mock_core(ScriptSource())
+    core = build_mock_core(ScriptSource(), clock=VirtualClock())
     cores.append(core)
     core.start()
     assert core.wait(10)
@@ -90,7 +91,7 @@ def test_an_error_that_keeps_coming_stops_the_loop_as_a_crash(cores, monkeypatch
 def test_a_pipeline_that_cannot_be_rebuilt_stops_the_loop_as_a_crash(cores, monkeypatch):
     BrokenOnce.made = 0
     monkeypatch.setattr(core_module, "Pipeline", BrokenOnce)
-    core = build_mock_core(ScriptSource())
+    core = build_mock_core(ScriptSource(), clock=VirtualClock())
     cores.append(core)
 
     def cannot_build(*a, **kw):

@@ -292,8 +292,13 @@ def test_real_core_on_the_sample_trace_stores_what_the_pipeline_found(tmp_path):
     store.close()
 
 
-def test_between_sets_the_core_learns_how_many_sets_today_has(db_path):
+def test_between_sets_the_core_learns_how_many_sets_today_has(db_path, monkeypatch):
     # set numbers are per session: the live "Set N" must be the history's N
+    from device.runtime import writer as writer_module
+
+    # the writer looks again every SESSION_SYNC_S between sets; shorter here so
+    # the delete is seen within a poll or two instead of a second
+    monkeypatch.setattr(writer_module, "SESSION_SYNC_S", 0.05)
     core = FakeCore()
     told = []
     core.continue_session = told.append

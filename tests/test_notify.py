@@ -121,7 +121,7 @@ def test_watchdog_interval_is_half_of_watchdog_sec():
 def test_ready_after_start_then_pings_while_the_loop_runs(notify_socket, scripted_core):
     core, adc = scripted_core
     notifier = Notifier(address=notify_socket.address)
-    dog = Watchdog(notifier, core.get_status, interval_s=0.2)
+    dog = Watchdog(notifier, core.get_status, interval_s=0.1)
     dog.start()                                   # before the core: READY must wait for a frame
     core.start()
     first = notify_socket.receive()
@@ -135,7 +135,7 @@ def test_ready_after_start_then_pings_while_the_loop_runs(notify_socket, scripte
 
 def test_a_hung_loop_gets_no_pings(notify_socket, scripted_core):
     core, adc = scripted_core
-    dog = Watchdog(Notifier(address=notify_socket.address), core.get_status, interval_s=0.2).start()
+    dog = Watchdog(Notifier(address=notify_socket.address), core.get_status, interval_s=0.1).start()
     core.start()
     notify_socket.receive_until(lambda m: m.get("WATCHDOG") == "1")
     adc.hang.set()                                 # the driver wedges inside a read
@@ -154,7 +154,7 @@ def test_a_hung_loop_gets_no_pings(notify_socket, scripted_core):
 def test_an_unplugged_adc_is_ready_in_the_fault_state_and_still_pinged(notify_socket, scripted_core):
     core, adc = scripted_core
     adc.unplugged = True
-    dog = Watchdog(Notifier(address=notify_socket.address), core.get_status, interval_s=0.2).start()
+    dog = Watchdog(Notifier(address=notify_socket.address), core.get_status, interval_s=0.1).start()
     core.start()
     first = notify_socket.receive()
     assert first["READY"] == "1" and "FAULT: ADC not answering" in first["STATUS"]

@@ -326,7 +326,7 @@ class HingeSource:
 def test_live_events_from_a_running_mock_device():
     from device.hw.mock.factory import build_mock_core
 
-    core = build_mock_core(HingeSource(), speed=2.0)
+    core = build_mock_core(HingeSource(), speed=4.0)
     app = create_app(core)
     server = make_server(app, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
