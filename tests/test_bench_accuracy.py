@@ -75,7 +75,7 @@ def small_bench():
     return run_accuracy_bench(n_sessions=4, seed=100)
 
 
-def test_small_bench_meets_the_spec_targets(small_bench):
+def test_small_bench_meets_the_accuracy_targets(small_bench):
     for rate, r in small_bench["rates"].items():
         assert r["sets"] > 0
         assert r["rep_exact_pct"] == 100.0, (rate, r["failures"])

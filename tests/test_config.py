@@ -11,7 +11,7 @@ from device.analysis.settings import (
 from device.runtime.settings_store import SettingsStore
 
 
-def test_defaults_follow_the_spec():
+def test_defaults_are_20ms_debounce_25deg_depth_860sps_gain_1():
     s = Settings()
     assert s.debounce_ms == 20 and s.min_depth_deg == 25 and s.data_rate == 860 and s.gain == 1
     s.validate()

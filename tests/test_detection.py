@@ -22,11 +22,11 @@ def volts(pitch, offset=0.0):
 
 # -- pitch -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("pitch", [0.0, 10.0, 25.0, 45.0, 60.0, 80.0, -10.0])
-def test_pitch_from_the_spec_formula(pitch):
+def test_pitch_from_the_tilt_formula(pitch):
     assert pitch_deg(volts(pitch)) == pytest.approx(pitch, abs=1e-6)
 
 
-def test_spec_example_60_degrees_reads_1_94_volts():
+def test_60_degrees_reads_1_94_volts():
     assert pitch_deg(1.9358) == pytest.approx(60.0, abs=0.1)
 
 

@@ -30,14 +30,39 @@ def _losses(truth):
     return [l for s in truth["sets"] for r in s["reps"] for l in r["losses"]]
 
 
+def fresh_session(*args, **kw):
+    """``generate_session`` computed anew, not the copy of the last one it keeps."""
+    from device.sim import simulator
+
+    simulator._LAST_SESSION.clear()
+    return generate_session(*args, **kw)
+
+
 def test_same_seed_same_session_different_seed_different():
-    a, b, c = generate_session(7), generate_session(7), generate_session(8)
+    a, b, c = fresh_session(7), fresh_session(7), fresh_session(8)
+    assert a._smooth is not b._smooth             # computed twice, not one kept
     assert a.truth == b.truth
     ts = np.linspace(0, a.duration_s, 997)
     assert np.array_equal(a.voltages_array(ts), b.voltages_array(ts))
     assert a.frames(rate_hz=200, seed=3) == b.frames(rate_hz=200, seed=3)
     assert a.truth != c.truth
-    assert generate_session(-3).truth == generate_session(-3).truth != generate_session(3).truth
+    assert fresh_session(-3).truth == fresh_session(-3).truth != fresh_session(3).truth
+
+
+def test_the_same_call_again_gets_its_own_copy_of_the_session():
+    a = fresh_session(7)
+    b = generate_session(7)                       # the kept one: a copy, at once
+    ts = np.linspace(0, a.duration_s, 501)
+    assert np.array_equal(a.voltages_array(ts), b.voltages_array(ts)) and a.truth == b.truth
+    b.truth["sets"].clear()
+    b.script.sets.clear()
+    b.profile.rest_n["head"] = 99.0
+    c = generate_session(7)
+    assert c.truth == a.truth and len(c.script.sets) == len(a.script.sets)
+    assert c.profile.rest_n["head"] == a.profile.rest_n["head"]
+    with pytest.raises(ValueError):               # the shared signal cannot be changed
+        c._smooth[0, 0] = 1.0
+    assert generate_session(7, noisy=True).truth != a.truth     # other arguments, other session
 
 
 def test_voltages_is_a_function_of_time_whatever_the_frame_rate():
@@ -62,7 +87,7 @@ def test_frame_times_have_the_asked_rate_and_jitter():
     assert np.allclose(np.diff(t0), 0.005)
 
 
-def test_fsr_volts_array_is_the_spec_model():
+def test_fsr_volts_array_is_the_divider_model():
     forces = [0.0, -1.0, 0.5, 1.0, 3.3, 8.0]
     assert fsr_volts_array(np.array(forces)).tolist() == \
         pytest.approx([constants.fsr_volts(f) for f in forces])
@@ -133,7 +158,7 @@ def test_a_bump_is_one_or_two_points_and_outside_sets(sessions):
     assert seen
 
 
-def test_levels_are_the_spec_ones(sessions):
+def test_levels_follow_the_electrical_model(sessions):
     """Held contact 1.6-2.9 V, open ~0 V, tilt = 1.65 + 0.33 sin(pitch + mount offset)."""
     for seed in SEEDS:
         s = sessions[(seed, False)]

@@ -57,6 +57,7 @@ What :func:`generate_session` varies (seeded; ``noisy=True`` for the harder half
 from __future__ import annotations
 
 import bisect
+import copy
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -504,6 +505,21 @@ class SimSession:
         self._glitch = [[x for x in g if x[2] == ch] for ch in range(4)]
         self.truth = self._truth()
 
+    def _freeze(self) -> None:
+        for a in (self._pitch, self._smooth, self._noise):
+            a.flags.writeable = False
+
+    def _copy(self) -> "SimSession":
+        """Another session with the same (read-only) signal arrays and its own copy
+        of everything a caller could change."""
+        other = copy.copy(self)
+        other.script = copy.deepcopy(self.script)
+        other.profile = copy.deepcopy(self.profile)
+        other.truth = copy.deepcopy(self.truth)
+        other._glitch_start = copy.deepcopy(self._glitch_start)
+        other._glitch = copy.deepcopy(self._glitch)
+        return other
+
     # -- sampling -------------------------------------------------------------------------
     def voltages(self, t: float) -> Tuple[float, float, float, float]:
         """(head, upper_back, sacrum, tilt) volts at time ``t`` (clamped to the session)."""
@@ -707,7 +723,49 @@ def generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSess
     ``noisy=True``: more sensor noise, more dropouts and glitches, more wobbles,
     more losses.  ``overrides`` set :class:`SimParams` fields (``n_sets``,
     ``reps``, ``loss_prob``, ``profile``...).
+
+    A pure function of its arguments, so the last session made is kept and the
+    same call again gets a copy of it at once (each caller its own script,
+    profile and truth; the signal arrays are shared and read-only).  Only the
+    last one: a looping mock athlete or a bench walking through seeds holds no
+    more memory than before.
     """
+    key = _session_key(seed, noisy, overrides)
+    last = _LAST_SESSION.get(key) if key is not None else None
+    if last is not None:
+        return last._copy()
+    session = _generate_session(seed, noisy, **overrides)
+    if key is not None:
+        session._freeze()
+        _LAST_SESSION.clear()
+        _LAST_SESSION[key] = session
+        return session._copy()
+    return session
+
+
+#: The last generated session by its arguments (at most one entry).
+_LAST_SESSION: Dict[tuple, SimSession] = {}
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def _session_key(seed, noisy, overrides) -> Optional[tuple]:
+    """A key for plain arguments (numbers, strings, tuples and lists of them, an
+    AthleteProfile); None - not kept - for anything else."""
+    def plain(v):
+        if isinstance(v, _PLAIN):
+            return (type(v).__name__, v)
+        if isinstance(v, (tuple, list)) and all(isinstance(x, _PLAIN) for x in v):
+            return (type(v).__name__, tuple(v))
+        if type(v) is AthleteProfile:
+            return ("profile", repr(v))
+        raise TypeError
+    try:
+        return (plain(seed), plain(noisy), tuple(sorted((k, plain(v)) for k, v in overrides.items())))
+    except TypeError:
+        return None
+
+
+def _generate_session(seed: int = 0, noisy: bool = False, **overrides) -> SimSession:
     params = SimParams.noisy_defaults() if noisy else SimParams()
     names = {f.name for f in fields(SimParams)}
     bad = sorted(set(overrides) - names)

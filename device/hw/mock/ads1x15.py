@@ -288,12 +288,13 @@ class EmulatedADS1x15:
         active_high = bool(cfg & COMP_POL_ACTIVE_HIGH)
         return asserted == active_high
 
-    def pulses_before(self, t: float):
+    def pulses_before(self, t: float, now: Optional[float] = None):
         """``(count, time)``: conversions completed by ``t`` and when the last of
         them ended (``t`` not after now, at most one period back): what an edge
         counter on ALERT/RDY that lags the line shows, with the kernel's
-        timestamp of the last edge."""
-        self._advance(self._now())
+        timestamp of the last edge.  ``now``: the bus time, if the caller has it
+        (the host polls this many times per conversion)."""
+        self._advance(self._now() if now is None else now)
         if self._last_done > t:
             return self._rdy_pulses - 1, self._prev_done
         return self._rdy_pulses, self._last_done

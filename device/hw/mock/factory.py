@@ -85,7 +85,7 @@ def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int]
             # with how long ago the last counted one was (its kernel timestamp).
             bus.host_time(gpio_s)
             now = bus.now()
-            count, t_pulse = chip_model.pulses_before(now - lag)
+            count, t_pulse = chip_model.pulses_before(now - lag, now)
             return count, now - t_pulse
     adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
                    ready=ready, clock=_WireClock(clock, bus), tilt_every=tilt_every,
