@@ -53,7 +53,7 @@ def cmd_coach(args) -> int:
     room.start()
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
-    from device.cli.run import lan_address
+    from device.cli.common import lan_address
 
     shown = lan_address() if args.host in ("0.0.0.0", "::") else args.host
     print(f"Coach's screen: http://{shown}:{server.port}/  (broker {config.display_url})", flush=True)

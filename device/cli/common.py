@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
-from pathlib import Path
+from device.cli.config import data_dir  # noqa: F401  (handed on: every command needs it)
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def data_dir(args) -> Path:
-    from device.runtime.settings_store import default_data_dir
-
-    return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
+def lan_address() -> str:
+    """The address a phone on the same network can reach (no packets are sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))   # UDP connect: picks a route, sends nothing
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
 
 
 def load_settings(args, recover: bool = False):

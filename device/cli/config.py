@@ -59,9 +59,15 @@ def load_config(args):
         raise SystemExit(EXIT_BAD_INPUT) from None
 
 
+def data_dir(args) -> Path:
+    """``--data-dir``, else the default data directory."""
+    from device.runtime.settings_store import default_data_dir
+
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
+
+
 def page_store(args, config):
     """The page's settings store (settings.json in the data directory) on top of ``config``."""
-    from device.cli.common import data_dir
     from device.runtime.config_file import PageSettingsStore
 
     return PageSettingsStore(data_dir(args) / "settings.json", config)

@@ -16,7 +16,6 @@ Only device/cli/run_web.py (and the rest of device/cli/) imports ``web``.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from device.cli import mqtt as mqtt_cli
-from device.cli.common import (EXIT_FAIL, EXIT_OK, add_core_flags, build_core, data_dir, error,
+from device.cli.common import (EXIT_FAIL, EXIT_OK, add_core_flags, build_core, data_dir, error, lan_address,
                                input_error, load_settings, stop_on_signals)
 
 HELP = "run the device: polling core, alerts, history, dashboard"
@@ -234,13 +233,3 @@ def _stop(device: Device) -> None:
     alerts.close()
     if device.store is not None:
         device.store.close()
-
-
-def lan_address() -> str:
-    """The address a phone on the same network can reach (no packets are sent)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))   # UDP connect: picks a route, sends nothing
-            return s.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"

@@ -76,8 +76,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _print_dashboard(args, host: str, port: int) -> None:
-    from device.cli.common import data_dir
-    from device.cli.run import lan_address
+    from device.cli.common import data_dir, lan_address
     from device.runtime.token import TokenError, load_or_create_token, pairing_url
 
     # The token file exists before the address is printed: whoever reads the

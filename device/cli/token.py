@@ -36,7 +36,7 @@ def cmd_token(args) -> int:
         return error(str(exc))
     print(token)
     if args.qr:
-        from device.cli.run import lan_address
+        from device.cli.common import lan_address
 
         url = pairing_url(args.host or lan_address(), args.port, token)
         print(f"Pair a phone: {url}")
