@@ -6,7 +6,7 @@
   per-frame logic takes plain numbers and timestamps, so a replay runs as fast
   as the CPU allows and gives the same answer as live.
 
-Each module is imported afresh in a child interpreter with the forbidden names
+Each module is imported in a child interpreter with the forbidden names
 blocked, so a module that pulls a forbidden one in through another of ours is
 caught too, and the failure names the module that did the import.
 """
@@ -51,18 +51,20 @@ class Blocker:
             raise Refuse(json.dumps([name, importer]))
         return None
 
+# Forget what is loaded once, then keep the blocker in.  A module that imported
+# with it in place is clean all the way down, so later ones may reuse it; a
+# failed import is not kept (Python drops it), so every module that depends on a
+# bad one hits the refusal again and is reported with it.
+for name in [m for m in sys.modules if m.split(".")[0] in blocked | {"device"}]:
+    del sys.modules[name]
+sys.meta_path.insert(0, Blocker())
 found = []
 for module in modules:
-    for name in [m for m in sys.modules if m.split(".")[0] in blocked | {"device"}]:
-        del sys.modules[name]
-    sys.meta_path.insert(0, Blocker())
     try:
         importlib.import_module(module)
     except Refuse as exc:
         name, importer = json.loads(str(exc))
         found.append([module, name, importer])
-    finally:
-        sys.meta_path.pop(0)
 print(json.dumps(found))
 """
 
@@ -118,9 +120,14 @@ def test_the_rule_catches_a_forbidden_import(tmp_path):
     (tmp_path / "device" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
     (pkg / "sneaky.py").write_text("import time\n")
+    (pkg / "clean.py").write_text("import math\n")
+    # through a module already refused once: still reported, naming the culprit
+    (pkg / "user.py").write_text("from device.analysis import clean, sneaky\n")
     out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(["time"]),
-                          json.dumps(["device.analysis.sneaky"])],
+                          json.dumps(["device.analysis.sneaky", "device.analysis.clean",
+                                      "device.analysis.user"])],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [
-        ["device.analysis.sneaky", "time", "device.analysis.sneaky"]]
+        ["device.analysis.sneaky", "time", "device.analysis.sneaky"],
+        ["device.analysis.user", "time", "device.analysis.sneaky"]]

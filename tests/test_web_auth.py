@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -16,14 +17,23 @@ from web import create_app
 T0 = 1_790_000_000.0
 
 
+@pytest.fixture(scope="module")
+def one_set_db(tmp_path_factory):
+    """A closed history file with one set of one rep, made once for the module."""
+    path = tmp_path_factory.mktemp("history") / "h.db"
+    with Store(path) as s:
+        set_id = s.start_set(s.current_athlete_id(), "standing_3point", T0)
+        s.add_rep(set_id, {"start": T0 + 1, "end": T0 + 3, "depth_deg": 40.0, "down_s": 1.2, "up_s": 1.1,
+                           "clean": True, "losses": []})
+        s.end_set(set_id, T0 + 10)
+    return path
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, one_set_db):
+    # each test its own copy of the file: a byte copy instead of four commits
+    shutil.copyfile(one_set_db, tmp_path / "h.db")
     s = Store(tmp_path / "h.db")
-    a = s.current_athlete_id()
-    set_id = s.start_set(a, "standing_3point", T0)
-    s.add_rep(set_id, {"start": T0 + 1, "end": T0 + 3, "depth_deg": 40.0, "down_s": 1.2, "up_s": 1.1,
-                       "clean": True, "losses": []})
-    s.end_set(set_id, T0 + 10)
     yield s
     s.close()
 

@@ -256,7 +256,7 @@ def test_clients_that_do_not_read_are_dropped_and_free_their_slots(fake_core):
     """28 sockets that open the stream and never read held every slot; now the
     write timeout drops them and the next phone is served."""
     app = create_app(fake_core, {"STREAM_STATUS_HZ": 200.0, "STREAMS_PER_CLIENT": 64})
-    server = make_server(app, host="127.0.0.1", port=0, threads=8, write_timeout_s=1.0)
+    server = make_server(app, host="127.0.0.1", port=0, threads=8, write_timeout_s=0.5)
     threading.Thread(target=server.run, daemon=True).start()
     streams = app.extensions["dowel_streams"]
     slots = app.config["MAX_STREAMS"]
