@@ -9,24 +9,11 @@ import errno
 import pytest
 
 from device.hw.mock.ads1x15 import POWER_UP_S, EmulatedADS1x15, EmulatedI2C
+from device.runtime.clock import VirtualClock
 
 ADDR = 0x48
 
 
-class StepClock:
-    """Virtual time: ``sleep`` advances it, nothing else does."""
-
-    speed = 1.0
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.t += seconds
 
 
 class Inputs:
@@ -44,7 +31,7 @@ class Inputs:
 
 
 def make(model="ADS1115", volts=None, **kw):
-    clock = StepClock()
+    clock = VirtualClock()
     source = Inputs(*(volts or ()))
     chip = EmulatedADS1x15(source, clock, model=model, **kw)
     bus = EmulatedI2C(clock, {ADDR: chip})

@@ -12,7 +12,6 @@ from device.history import export
 from device.history.store import Store
 
 pytestmark = pytest.mark.browser
-import playwright.sync_api as playwright_api
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -79,6 +78,8 @@ def open_page(browser, url, scheme):
 def test_history_view_on_a_phone(served):
     url, store = served
     OUTPUT.mkdir(exist_ok=True)
+    import playwright.sync_api as playwright_api   # here: collecting the module stays cheap
+
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

@@ -18,7 +18,6 @@ from device.history import export
 from device.history.store import Store
 
 pytestmark = pytest.mark.browser
-import playwright.sync_api as playwright_api  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -74,6 +73,8 @@ def submit_debounce(page, value: str) -> None:
 
 def test_the_page_works_under_its_csp_and_pairs_from_the_link(served):
     url, core, store = served
+    import playwright.sync_api as playwright_api   # here: collecting the module stays cheap
+
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
