@@ -71,13 +71,18 @@ def running_device(tmp: Path, steps: list, *extra: str):
 
 
 class StreamWatcher:
-    """Reads /api/stream in Python and keeps every discrete event (not the statuses)."""
+    """Reads /api/stream in Python: every discrete event (``events``, ``of``), each
+    with the wall time it arrived (``arrivals``, ``arrived``), and how many status
+    snapshots came since when (``statuses``, ``first_status_at``)."""
 
     def __init__(self, base_url: str):
         host, port = base_url.split("//", 1)[1].split(":")
         self.sock = socket.create_connection((host, int(port.strip("/"))), timeout=60)
         self.sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         self.events: list = []
+        self.arrivals: list = []        # (arrived wall time, name, data)
+        self.statuses = 0
+        self.first_status_at = None
         self._stop = False
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -88,6 +93,7 @@ class StreamWatcher:
                 data = self.sock.recv(65536)
                 if not data:
                     return
+                arrived = time.time()
                 buf += data
                 while b"\n\n" in buf:
                     msg, buf = buf.split(b"\n\n", 1)
@@ -98,13 +104,22 @@ class StreamWatcher:
                             name = line[7:].decode()
                         elif line.startswith(b"data: "):
                             payload = json.loads(line[6:])
-                    if name and name != "status":
+                    if name == "status":
+                        self.statuses += 1
+                        if self.first_status_at is None:
+                            self.first_status_at = arrived
+                    elif name:
                         self.events.append(payload)
+                        self.arrivals.append((arrived, name, payload))
         except OSError:
             return
 
     def of(self, kind: str) -> list:
         return [e for e in self.events if e.get("type") == kind]
+
+    def arrived(self, name: str) -> list:
+        """(arrived wall time, name, data) of each ``name`` event."""
+        return [e for e in self.arrivals if e[1] == name]
 
     def close(self) -> None:
         self._stop = True

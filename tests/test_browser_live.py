@@ -4,26 +4,15 @@ within 300 ms, the rep counter advances, the settings form shows the server's
 error next to the field.  Screenshots go to tests/output/."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from dowel_page import CHROMIUM, CHROMIUM_ARGS, OUTPUT, PHONE, StreamWatcher, running_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = Path(__file__).resolve().parent / "output"
-CHROMIUM = os.environ.get("DOWEL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
 #: The device token the page is paired with (the ``device`` fixture reads the real one).
 DEVICE_TOKEN = "browser-live-token-0123456789"
 #: A loss must show on the page this soon after the stream announced it.
@@ -45,15 +34,6 @@ STEPS = [
 ]
 
 
-def write_trace(path: Path) -> None:
-    from device.sim.sources import ScriptedAthlete
-    from device.sim.trace import write_trace as write
-
-    athlete = ScriptedAthlete.from_steps(STEPS, loop=False)
-    frames = athlete.frames(rate_hz=200)
-    write(path, frames)
-
-
 @pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
@@ -69,91 +49,11 @@ def chromium():
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     """`dowel run --mock` on a free port, replaying the scripted athlete in a loop."""
-    tmp = tmp_path_factory.mktemp("device")
-    trace = tmp / "athlete.csv"
-    write_trace(trace)
-    dowel = shutil.which("dowel", path=str(ROOT / ".venv" / "bin")) or shutil.which("dowel")
-    cmd = [dowel] if dowel else [sys.executable, "-m", "device.cli"]
-    cmd += ["run", "--mock", "--trace", str(trace), "--loop", "--host", "127.0.0.1", "--port", "0",
-            "--data-dir", str(tmp / "data"), "--db", str(tmp / "history.db"), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = None
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Dashboard: "):
-            url = line.split(" ", 1)[1].strip()
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail("dowel run printed no dashboard URL:\n" + "".join(lines) + (proc.stdout.read() or ""))
-    # keep draining its output so it never blocks on a full pipe
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    # the page is opened as a paired phone would open it (the pairing link)
     global DEVICE_TOKEN
-    DEVICE_TOKEN = (tmp / "data" / "token").read_text().strip()
-    yield url.rstrip("/")
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-class StreamWatcher:
-    """Reads /api/stream in Python and records when each event arrived (wall time)."""
-
-    def __init__(self, base_url: str):
-        host, port = base_url.split("//", 1)[1].split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=30)
-        self.sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        self.events: list = []          # (arrived wall time, name, data)
-        self.statuses = 0
-        self.first_status_at = None
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        buf = b""
-        try:
-            while not self._stop:
-                data = self.sock.recv(65536)
-                if not data:
-                    return
-                arrived = time.time()
-                buf += data
-                # chunk framing lines are hex sizes; SSE fields are what we need
-                while b"\n\n" in buf:
-                    msg, buf = buf.split(b"\n\n", 1)
-                    name, payload = None, None
-                    for line in msg.split(b"\n"):
-                        line = line.strip(b"\r")
-                        if line.startswith(b"event: "):
-                            name = line[7:].decode()
-                        elif line.startswith(b"data: "):
-                            payload = json.loads(line[6:])
-                    if name == "status":
-                        self.statuses += 1
-                        if self.first_status_at is None:
-                            self.first_status_at = arrived
-                    elif name:
-                        self.events.append((arrived, name, payload))
-        except OSError:
-            return
-
-    def of(self, name: str) -> list:
-        return [e for e in self.events if e[1] == name]
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
+    with running_device(tmp_path_factory.mktemp("device"), STEPS) as (url, token):
+        # the page is opened as a paired phone would open it (the pairing link)
+        DEVICE_TOKEN = token
+        yield url
 
 
 OBSERVER = """
@@ -200,15 +100,15 @@ def test_loss_turns_the_point_red_and_reps_count(chromium, device):
         # Wait for two losses and a few reps (one pass of the script is ~14 s).
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
-            if len([e for e in watcher.of("contact_lost") if e[0] > live_at]) >= 2 and \
-                    len(watcher.of("rep_completed")) >= 3:
+            if len([e for e in watcher.arrived("contact_lost") if e[0] > live_at]) >= 2 and \
+                    len(watcher.arrived("rep_completed")) >= 3:
                 break
             if page.evaluate("document.querySelector('#loss-banner').hidden === false") and \
                     not (OUTPUT / "lost-contact.png").exists():
                 page.screenshot(path=str(OUTPUT / "lost-contact.png"))
             page.wait_for_timeout(50)
-        lost = [e for e in watcher.of("contact_lost") if e[0] > live_at]
-        assert len(lost) >= 2, f"no losses on the stream: {[e[1] for e in watcher.events]}"
+        lost = [e for e in watcher.arrived("contact_lost") if e[0] > live_at]
+        assert len(lost) >= 2, f"no losses on the stream: {[e[1] for e in watcher.arrivals]}"
         page.wait_for_timeout(500)
         red = page.evaluate("window.__red")
         latencies, core_to_screen = [], []
