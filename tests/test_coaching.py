@@ -29,7 +29,10 @@ def run_core():
     cores = []
 
     def run(source, settings=None):
-        core = build_mock_core(source, clock=VirtualClock(), settings=settings or Settings())
+        # 250 SPS (about 70 frames/s instead of 260): what is checked here - sets,
+        # reps, the plan, the chirps - does not depend on the frame rate
+        settings = (settings or Settings()).updated({"data_rate": 250})
+        core = build_mock_core(source, clock=VirtualClock(), settings=settings)
         cores.append(core)
         core.chirps = []
         for name in ("rep_done", "set_done"):

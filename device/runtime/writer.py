@@ -92,12 +92,13 @@ class HistoryWriter:
     def stop(self, timeout: float = 10.0) -> None:
         """Write everything already published, then end the thread."""
         self._stop.set()
+        if self._sub is not None:
+            # wakes the thread's wait at once; what is queued is still drained
+            self._sub.close()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._sub is not None:
-            self._sub.close()
-            self._sub = None
+        self._sub = None
 
     def __enter__(self) -> "HistoryWriter":
         return self.start()
