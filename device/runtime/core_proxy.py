@@ -206,6 +206,12 @@ class CoreProxy:
             raise CoreUnavailable(self.down or "no status from the core process yet")
         status = copy.deepcopy(self._status)
         status.pop("type", None)
+        if self._settings is not None:
+            # The settings are never older than the last status: a command's reply
+            # (or the settings event) brings them, while the status that shows them
+            # may still be on its way - read your own change at once.
+            status["exercise"] = self._settings.exercise
+            status["calibrated"] = self._settings.calibration is not None
         health = status.setdefault("health", {})
         # The core counts this proxy as one listener; the phones listen here.
         health["subscribers"] = max(0, int(health.get("subscribers", 1)) - 1) + self.bus.subscriber_count
