@@ -158,7 +158,7 @@ def _run_one(kind: str, args, quick: bool, progress, serve_coach=None) -> BenchR
     if kind == "dashboard":
         from device.bench.dashboard import run_dashboard_bench
 
-        return run_dashboard_bench(seconds=1.0 if quick else args.seconds, repeats=1 if quick else 3,
+        return run_dashboard_bench(seconds=1.0 if quick else args.seconds, repeats=1 if quick else 5,
                                    progress=progress)
     if kind == "memory":
         from device.bench.memory import bench_memory

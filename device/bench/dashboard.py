@@ -8,8 +8,8 @@ its own (phones have their own addresses, and the dashboard limits live streams
 per address), each holding the page's live stream the way the page does: a
 refused stream is tried again 3 s later.  For each number of phones the core's
 frame rate is taken quiet and then with the phones connected, back to back,
-three times in turn in one run; the cost is the median of the three ratios (a
-passing load on the machine spoils one turn, not the figure).  The phones also count the status
+five times in turn in one run; the cost is the median of the five ratios (a
+passing load on the machine spoils a turn, not the figure).  The phones also count the status
 updates they receive and how old each one is (frame to phone).  Wall clock on
 purpose: the real CPU shared by the processes is what is measured.
 
@@ -42,7 +42,7 @@ RETRY_S = 3.0
 PHONES_NICENESS = 19
 
 
-def run_dashboard_bench(seconds: float = 3.0, phone_counts=(10, 50), repeats: int = 3,
+def run_dashboard_bench(seconds: float = 3.0, phone_counts=(10, 50), repeats: int = 5,
                         progress=None) -> BenchResult:
     """The core's frame rate quiet and with each number of phones, ``repeats``
     times in turn; summary rows."""
@@ -55,6 +55,7 @@ def run_dashboard_bench(seconds: float = 3.0, phone_counts=(10, 50), repeats: in
         proc, port = start_device(workdir, ["--mock"])
         watch = Watch(workdir / "run" / "core.sock")
         time.sleep(2.0)                                 # past start-up
+        watch.frame_rate(seconds)                       # and past the web process's own start
         for i, phones in enumerate(phone_counts):
             pairs, got = _with_phones(watch, port, phones, seconds, repeats)
             text, figures = _result(phones, pairs, got)
@@ -90,6 +91,8 @@ def _with_phones(watch, port: int, phones: int, seconds: float, repeats: int):
 
     pairs = []
     try:
+        if child.stdout.readline().strip() != "hello":     # started: nothing left to import
+            raise RuntimeError("the phones' process did not start")
         for _ in range(repeats):
             quiet = watch.frame_rate(seconds)
             say("on", "ready")
@@ -203,6 +206,7 @@ def _phones_main(port: int, phones: int) -> None:
     ages: list = []
     refused = set()
     on = None
+    print("hello", flush=True)
     for line in sys.stdin:
         word = line.strip()
         if word == "on":
