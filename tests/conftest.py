@@ -133,3 +133,20 @@ def client(app):
 def stranger(app):
     """A phone on the same network that was never paired: no token."""
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium, headless, one per test module (Playwright drives it)."""
+    from pathlib import Path
+
+    from dowel_page import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

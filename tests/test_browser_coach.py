@@ -15,7 +15,7 @@ from device.hw.mock.factory import build_mock_core
 from device.runtime.mqtt import MqttPublisher, parse_broker_url, with_overrides
 from device.sim.sources import ScriptedAthlete
 from tests.mqtt_support import Broker
-from tests.test_browser_live import CHROMIUM, OUTPUT, chromium  # noqa: F401  (fixture)
+from tests.test_browser_live import OUTPUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from dowel_page import CHROMIUM, CHROMIUM_ARGS, OUTPUT, StreamWatcher, open_phone, running_device
+from dowel_page import OUTPUT, StreamWatcher, open_phone, running_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,16 +55,6 @@ window.AudioContext = class extends RealContext {
     o.start = (...a) => { window.__tones.push(o.frequency.value); return start(...a); }; return o; }
 };
 """
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from dowel_page import CHROMIUM, CHROMIUM_ARGS
 
 from device.history import export
 from device.history.store import Store
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTPUT = Path(__file__).parent / "output"
 TOKEN = "browser-test-token-0123456789"
 DAY = 86400.0
@@ -81,7 +79,7 @@ def test_history_view_on_a_phone(served):
     import playwright.sync_api as playwright_api   # here: collecting the module stays cheap
 
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context, page, errors = open_page(browser, url, "light")
             page.set_default_timeout(TIMEOUT_MS)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from dowel_page import CHROMIUM, CHROMIUM_ARGS, OUTPUT, PHONE, StreamWatcher, running_device
+from dowel_page import OUTPUT, PHONE, StreamWatcher, running_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,18 +31,6 @@ STEPS = [
     ("remove", 0.3),
     ("idle", 1.5),
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,26 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from dowel_page import OUTPUT, PHONE
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-OUTPUT = Path(__file__).parent / "output"
 TOKEN = "browser-coach-token-0123456789"
 TIMEOUT_MS = 15000
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def serve(core, port: int = 0, **config):

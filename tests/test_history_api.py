@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import TEST_TOKEN
 
 from device.history import export
 from device.history.store import Store
@@ -10,7 +11,7 @@ from web import create_app
 
 T0 = 1_790_000_000.0
 DAY = 86400.0
-TOKEN = "test-token-0123456789abcdef"
+TOKEN = TEST_TOKEN
 
 
 class FakeCore:
@@ -51,20 +52,8 @@ def core():
 
 @pytest.fixture
 def app(store, core):
+    # conftest's ``client`` (paired) and ``stranger`` are made from this app
     return create_app(core, {"TOKEN": TOKEN, "TESTING": True}, store=store)
-
-
-@pytest.fixture
-def client(app):
-    """A paired phone: every request carries the device token."""
-    client = app.test_client()
-    client.environ_base["HTTP_X_DOWEL_TOKEN"] = TOKEN
-    return client
-
-
-@pytest.fixture
-def stranger(app):
-    return app.test_client()
 
 
 def test_history_summary_trends_and_progression(client, store, core):

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeCore
+from dowel_page import CHROMIUM, CHROMIUM_ARGS
 
 from device.history import export
 from device.history.store import Store
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOKEN = "csp-browser-token-0123456789"
 TIMEOUT_MS = 20000
 
@@ -76,7 +74,7 @@ def test_the_page_works_under_its_csp_and_pairs_from_the_link(served):
     import playwright.sync_api as playwright_api   # here: collecting the module stays cheap
 
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             # a phone that was never paired: watching works, changing is refused in words
             context, page, problems = open_page(browser, url + "/")

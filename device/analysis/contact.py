@@ -91,6 +91,13 @@ def _asin_deg(tilt_v: float) -> float:
     return math.asin(s) * _RAD_TO_DEG
 
 
+def _crossed_at(t: float, dt: float, v: float, prev_v: float, level: float) -> float:
+    """When the reading passed ``level`` between the previous frame (``prev_v``,
+    ``dt`` earlier) and this one (``v`` at ``t``), by linear interpolation;
+    never before the previous frame.  The caller knows ``prev_v != v``."""
+    return max(t - dt, t - dt * (level - v) / (prev_v - v))
+
+
 class TiltFilter:
     """Median of the last three tilt readings, then a first-order low-pass.
 
@@ -232,7 +239,7 @@ class PointContact:
             self.full_t = t
         elif prev_v >= full and dt > 0.0:
             # fell through full contact between the frames: when exactly
-            self.full_t = t - dt * (full - v) / (prev_v - v)
+            self.full_t = _crossed_at(t, dt, v, prev_v, full)
         if v > rest * TRACK_MIN_FRACTION and dt > 0.0:
             learning = not self.fixed and t - self.set_start_t < LEARN_S
             tau = LEARN_TAU_S if learning else TRACK_TAU_S
@@ -253,8 +260,8 @@ class PointContact:
         full = rest * FULL_FRACTION
         if prev_v > v and dt > 0.0:
             if prev_v >= full:          # fell through both in one frame
-                self.full_t = t - dt * (full - v) / (prev_v - v)
-            t_off = max(t - dt, t - dt * (off - v) / (prev_v - v))
+                self.full_t = _crossed_at(t, dt, v, prev_v, full)
+            t_off = _crossed_at(t, dt, v, prev_v, off)
         else:
             t_off = t
         # The reading has been low since it crossed the threshold, not since
@@ -283,7 +290,7 @@ class PointContact:
         on = self.rest_v * self.on_frac
         if v > on:
             if self.high_n == 0:
-                self.high_since = max(t - dt, t - dt * (v - on) / (v - prev_v)) \
+                self.high_since = _crossed_at(t, dt, v, prev_v, on) \
                     if prev_v < v and dt > 0.0 else t
             self.high_n += 1
             if self.high_n >= 2 and t - self.high_since >= debounce_s - _EPS_S:
