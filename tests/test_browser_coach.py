@@ -68,7 +68,9 @@ def start_dowels(broker):
 
 def test_coach_screen_follows_every_dowel_and_flashes_the_right_tile(broker, coach, chromium):
     dowels = start_dowels(broker)
-    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    # bypass_csp: the page's CSP would refuse Playwright's own polling of
+    # wait_for_function (it evaluates a string); the header is tested in test_coach_room
+    page = chromium.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     try:
         # Count every tile that turns red, from the first frame the page draws.
         page.add_init_script("""
@@ -136,7 +138,7 @@ def test_thirty_dowels_fit_on_one_screen(broker, coach, chromium):
         client.publish(f"smart-dowel/dowel-{i:02d}/status", json.dumps(status), qos=1, retain=True).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
-    page = chromium.new_page(viewport={"width": 1920, "height": 1080})
+    page = chromium.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)  # as above
     try:
         page.goto(coach)
         page.wait_for_function("document.querySelectorAll('.tile').length === 30", timeout=30_000)
