@@ -9,6 +9,7 @@ the polling thread except :meth:`AdcLink.settings_changed`.
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable, Optional
 
 #: Consecutive read failures for this long make a fault (LED blinks, dashboard says so).
@@ -35,19 +36,31 @@ class AdcLink:
         self.fault: Optional[str] = None
         self.read_errors = 0
         self._failing_since: Optional[float] = None
-        self._reapply = False
+        # A change of settings comes from another thread and may land while the
+        # polling thread is building or reconfiguring the driver.  It is a numbered
+        # request (``_wanted``) that the polling thread takes whole under the lock
+        # and marks done (``_applied``) only for the number it took, so a change
+        # arriving mid-build is applied before the next read, never lost.
+        self._change_lock = threading.Lock()
+        self._wanted = 0
+        self._applied = 0
+        self._pending = None
+        self._rebuild = False
 
     def settings_changed(self, old, new) -> None:
         """Called (under the core's lock) when settings change: a new chip model
         rebuilds the driver, a new data rate or gain is applied before the next read."""
-        if new.chip != old.chip:
-            self.adc = None
-        elif (new.data_rate, new.gain) != (old.data_rate, old.gain):
-            self._reapply = True
+        rebuild = new.chip != old.chip
+        if not rebuild and (new.data_rate, new.gain) == (old.data_rate, old.gain):
+            return
+        with self._change_lock:
+            self._pending = new
+            self._rebuild = self._rebuild or rebuild
+            self._wanted += 1
 
     def read(self, settings) -> Optional[tuple]:
         """The next frame's four volts, or None after a failure (already waited for)."""
-        if (self.adc is None or self._reapply) and not self._open(settings):
+        if (self.adc is None or self._applied != self._wanted) and not self._open(settings):
             return None
         try:
             volts = self.adc.read_frame()
@@ -61,18 +74,27 @@ class AdcLink:
         return volts
 
     def _open(self, settings) -> bool:
+        with self._change_lock:
+            wanted, rebuild = self._wanted, self._rebuild
+            if self._pending is not None:
+                settings = self._pending
         try:
-            if self.adc is None:
+            if self.adc is None or rebuild:
+                self.adc = None
                 self.adc = self._factory(settings)
-            else:
+            elif wanted != self._applied:
                 self.adc.data_rate = settings.data_rate
                 self.adc.gain = settings.gain
-            self._reapply = False
-            return True
         except READ_ERRORS as exc:
             self.adc = None
             self._failed(exc)
             return False
+        with self._change_lock:
+            if self._wanted == wanted:
+                self._rebuild = False
+                self._pending = None
+            self._applied = wanted
+        return True
 
     def _failed(self, exc: Exception) -> None:
         now = self._clock.now()
