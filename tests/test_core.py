@@ -157,3 +157,26 @@ def test_switching_the_chip_model_rebuilds_the_driver_and_keeps_reading(make_cor
     assert wait_for(lambda: core.get_status()["health"]["frames"] > before + 50)
     head = core.get_status()["points"]["head"]["v"]
     assert head == pytest.approx(HELD["head"], abs=0.01)
+
+
+def test_settings_changed_from_many_threads_at_once_keep_every_change(make_core, tmp_path):
+    # Two web requests at once each change one field: neither change may be lost
+    # to the other starting from the same old settings.
+    import threading
+    store = SettingsStore(tmp_path / "settings.json")
+    core = make_core(ScriptSource(), settings_store=store, clock=VirtualClock()).start()
+    changes = [{"debounce_ms": 30}, {"buzzer": False}, {"sensitivity": 0.6}, {"data_rate": 475}]
+    go = threading.Barrier(len(changes))
+
+    def change(c):
+        go.wait()
+        core.update_settings(c)
+
+    threads = [threading.Thread(target=change, args=(c,)) for c in changes]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    expected = Settings().updated({k: v for c in changes for k, v in c.items()})
+    assert core.settings == expected
+    assert store.load() == expected

@@ -80,6 +80,10 @@ class DowelCore:
         # Guards the pipeline, the alerts and the frame counters; held for
         # microseconds (never while sorting, sleeping or writing files).
         self._lock = threading.RLock()
+        # One settings change at a time, read-modify-write whole: two PUTs at once
+        # must not both start from the same old settings and drop one change.  Not
+        # the polling lock: saving the file must never hold up a frame.
+        self._settings_change = threading.RLock()
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self.finished = threading.Event()     # set when the loop has ended
@@ -289,28 +293,31 @@ class DowelCore:
     def update_settings(self, changes: dict) -> Settings:
         """Validate and apply a partial update as a whole (SettingsError on bad input).
         Picking an exercise makes its step of the plan the current one."""
-        new = self._settings.updated(changes)
-        self._apply_settings(new)
+        new = self._change_settings(changes)
         if isinstance(changes, dict) and "exercise" in changes:
             self._plan_change(lambda: self.coaching.plan.focus(new.exercise))
         return new
 
-    def _apply_settings(self, new: Settings) -> None:
-        # Saved first: a settings file that cannot be written changes nothing.
-        if self.settings_store is not None:
-            self.settings_store.save(new)
-        with self._lock:
-            old, self._settings = self._settings, new
-            self.pipeline.update_settings(new)
-            self.alerts.buzzer_enabled = new.buzzer
-            if not new.buzzer:
-                self.alerts.buzzer.off()
-            self.adc_link.settings_changed(old, new)
-        t = self.clock.now()
-        self.publisher.event({"type": "settings", "t": t, "settings": new.to_dict()})
-        # A fresh snapshot at once: whoever changed the settings sees them in the
-        # status as soon as the change returns (also across the channel).
-        self.publisher.status(t, force=True)
+    def _change_settings(self, changes: dict) -> Settings:
+        with self._settings_change:
+            new = self._settings.updated(changes)
+            # Saved first: a settings file that cannot be written changes nothing.
+            if self.settings_store is not None:
+                self.settings_store.save(new)
+            with self._lock:
+                old, self._settings = self._settings, new
+                self.pipeline.update_settings(new)
+                self.alerts.buzzer_enabled = new.buzzer
+                if not new.buzzer:
+                    self.alerts.buzzer.off()
+                self.adc_link.settings_changed(old, new)
+            # Published in the order the changes were made.
+            t = self.clock.now()
+            self.publisher.event({"type": "settings", "t": t, "settings": new.to_dict()})
+            # A fresh snapshot at once: whoever changed the settings sees them in the
+            # status as soon as the change returns (also across the channel).
+            self.publisher.status(t, force=True)
+        return new
 
     def set_exercise(self, name: str) -> Settings:
         return self.update_settings({"exercise": name})
@@ -343,7 +350,7 @@ class DowelCore:
                 raise
             if calibration is None:
                 self._calibration_event("retry", duration_s, message=judge.retrying)
-        self._apply_settings(self._settings.updated({"calibration": calibration}))
+        self._change_settings({"calibration": calibration})
         self.publisher.event({"type": "calibrated", "t": self.clock.now(),
                               "calibration": calibration.to_dict()})
         return calibration
