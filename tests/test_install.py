@@ -125,7 +125,7 @@ def test_a_second_run_upgrades_and_keeps_config_token_and_history(root):
     # the published port follows the config file
     assert "dashboard: http://<hostname>.local:8090/" in out
     assert "<port>8090</port>" in (root / "etc/avahi/services/smart-dowel.service").read_text()
-    assert log_of(root).count(f"kept /etc/smart-dowel/config.toml") == 1
+    assert log_of(root).count("kept /etc/smart-dowel/config.toml") == 1
 
 
 @pytest.mark.slow

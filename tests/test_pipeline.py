@@ -38,7 +38,6 @@ def synth_session(reps=((50, 1.2, 1.2, 0.0),) * 3, losses=(), rate_hz=200.0, off
     ``glitches``: (time_s, point, volts) - one frame reads a wrong value.
     """
     rng = np.random.default_rng(seed)
-    segments = []          # (t0, t1, kind, data)
     t = 0.0
     truth = {"sets": []}
     pitch_knots = [(0.0, idle_lean_deg if idle_lean_deg is not None else 0.0)]

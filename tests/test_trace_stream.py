@@ -13,7 +13,7 @@ import pytest
 from device.analysis.frames import Frame
 from device.hw.constants import fsr_volts
 from device.sim.sources import TraceFileSource, TraceSource
-from device.sim.trace import MAX_GAP_S, TraceError, iter_trace, read_trace, write_trace
+from device.sim.trace import MAX_GAP_S, TraceError, read_trace, write_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sloppy-two-sets.csv"

@@ -6,8 +6,6 @@ It keeps no history of its own: each tile opens that dowel's own dashboard.
 """
 from __future__ import annotations
 
-import sys
-
 from device.cli.common import EXIT_OK, error, stop_on_signals
 
 HELP = "serve the coach's screen: every dowel on an MQTT broker, live, in one grid"

@@ -428,12 +428,7 @@ class DowelCore:
         finally:
             self._calibrating.release()
 
-    # -- the plan of the day and set numbers (device/runtime/coaching.py) ---------------
-    def continue_session(self, sets_before: int) -> None:
-        """Today's session already has ``sets_before`` sets: number the next after them."""
-        with self._lock:
-            self.pipeline.continue_session(sets_before)
-
+    # -- the plan of the day (device/runtime/coaching.py) -----------------------------
     def plan_status(self) -> dict:
         with self._lock:
             return self.coaching.status()

@@ -28,7 +28,6 @@ import threading
 import time
 from typing import Optional
 
-from device.analysis.settings import Settings
 from device.history.store import Store, StoreError
 
 log = logging.getLogger(__name__)

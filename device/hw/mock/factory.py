@@ -69,27 +69,24 @@ def make_mock_adc(source, clock, chip: str = "ADS1115", data_rate: Optional[int]
     overhead = profile.transaction_overhead_s if profile else transaction_overhead_s
     bus = EmulatedI2C(clock, {constants.ADS_ADDRESS: chip_model}, bus_hz=bus_hz,
                       transaction_overhead_s=overhead)
-    ready = None
-    if ready_pin:
-        gpio_s = profile.gpio_read_s if profile else 0.0
+    gpio_s = profile.gpio_read_s if profile else 0.0
+    lag = profile.edge_lag_s if profile else 0.0
 
-        def ready() -> bool:
-            bus.host_time(gpio_s)           # what reading GPIO23 from Python costs
-            return not chip_model.alert_rdy
-    edges = None
-    if ready_pin and continuous:
-        lag = profile.edge_lag_s if profile else 0.0
+    def ready() -> bool:
+        bus.host_time(gpio_s)               # what reading GPIO23 from Python costs
+        return not chip_model.alert_rdy
 
-        def edges():
-            # One conversion-ready pulse per conversion, counted ``lag`` after it,
-            # with how long ago the last counted one was (its kernel timestamp).
-            bus.host_time(gpio_s)
-            now = bus.now()
-            count, t_pulse = chip_model.pulses_before(now - lag, now)
-            return count, now - t_pulse
+    def edges():
+        # One conversion-ready pulse per conversion, counted ``lag`` after it,
+        # with how long ago the last counted one was (its kernel timestamp).
+        bus.host_time(gpio_s)
+        now = bus.now()
+        count, t_pulse = chip_model.pulses_before(now - lag, now)
+        return count, now - t_pulse
+
     adc = DowelAdc(bus, chip=chip, gain=gain, data_rate=data_rate, pipelined=pipelined,
-                   ready=ready, clock=_WireClock(clock, bus), tilt_every=tilt_every,
-                   ready_edges=edges)
+                   ready=ready if ready_pin else None, clock=_WireClock(clock, bus),
+                   tilt_every=tilt_every, ready_edges=edges if ready_pin and continuous else None)
     return adc, bus, chip_model
 
 
