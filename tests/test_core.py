@@ -3,6 +3,7 @@ gpiozero MockFactory pins.  Sources here are tiny scripts so the tests own their
 the core runs on virtual time (as fast as the CPU allows, the same frames however
 loaded the machine is)."""
 import math
+import threading
 
 import pytest
 from conftest import wait_for
@@ -180,3 +181,74 @@ def test_settings_changed_from_many_threads_at_once_keep_every_change(make_core,
     expected = Settings().updated({k: v for c in changes for k, v in c.items()})
     assert core.settings == expected
     assert store.load() == expected
+
+
+class _SaveHook(SettingsStore):
+    """A settings file whose save runs ``during_save()`` first: what another thread
+    does while a web request is writing the file."""
+
+    def __init__(self, path, during_save):
+        super().__init__(path)
+        self.during_save = during_save
+
+    def save(self, settings):
+        during, self.during_save = self.during_save, None
+        if during is not None:
+            during()
+        return super().save(settings)
+
+
+def _on_another_thread(fn, timeout=None):
+    th = threading.Thread(target=fn)
+    th.start()
+    th.join(timeout)
+    return th
+
+
+def test_the_plan_moving_on_while_settings_are_saved_keeps_both_changes(make_core, tmp_path):
+    # The plan's next step re-tags the exercise (on the polling thread after a set,
+    # or a coach's skip) while a phone's settings change is writing the file: the
+    # change must land on top of the plan's exercise, not put the old one back.
+    store = _SaveHook(tmp_path / "settings.json", None)
+    core = make_core(ScriptSource(), settings=Settings().updated({"exercise": "kneeling_3point"}),
+                     settings_store=store, clock=VirtualClock())
+    core.plan_skip()                                    # on to kneeling_kettlebell (by hand)
+    assert core.settings.exercise == "kneeling_3point"
+    store.during_save = lambda: _on_another_thread(core.plan_skip)   # on to standing_3point
+    core.update_settings({"debounce_ms": 30})
+    assert core.settings.exercise == "standing_3point"
+    assert core.settings.debounce_ms == 30
+    assert core.pipeline.settings is core.settings
+
+
+def test_settings_events_go_out_in_the_order_the_changes_were_made(make_core, tmp_path):
+    # The plan re-tags the exercise and, before its settings event is out, a phone's
+    # change lands: the last settings event must be the settings the core has (the
+    # web process takes its settings from these events).
+    core = make_core(ScriptSource(), settings=Settings().updated({"exercise": "kneeling_3point"}),
+                     settings_store=SettingsStore(tmp_path / "settings.json"), clock=VirtualClock())
+    core.plan_skip()
+    sub = core.subscribe(types=["settings"])
+    publish = core.publisher.event
+    plan_thread = []
+
+    def event(e):
+        if e["type"] == "settings" and plan_thread and plan_thread[0] is threading.current_thread():
+            plan_thread.clear()
+            # Give the phone's change every chance to overtake this event; when the
+            # event goes out under the core's lock, the change waits (the join times out).
+            _on_another_thread(lambda: core.update_settings({"debounce_ms": 30}), timeout=1.0)
+        publish(e)
+
+    core.publisher.event = event
+
+    def skip():
+        plan_thread.append(threading.current_thread())
+        core.plan_skip()
+
+    _on_another_thread(skip)
+    assert wait_for(lambda: core.settings.debounce_ms == 30)
+    events = []
+    assert wait_for(lambda: events.extend(sub.drain()) or len(events) >= 2)
+    assert [e["settings"]["exercise"] for e in events] == ["standing_3point", "standing_3point"]
+    assert Settings().updated(events[-1]["settings"]) == core.settings

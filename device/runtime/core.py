@@ -300,20 +300,26 @@ class DowelCore:
 
     def _change_settings(self, changes: dict) -> Settings:
         with self._settings_change:
-            new = self._settings.updated(changes)
+            base = self._settings
+            new = base.updated(changes)
             # Saved first: a settings file that cannot be written changes nothing.
             if self.settings_store is not None:
                 self.settings_store.save(new)
             with self._lock:
+                if self._settings is not base:
+                    # The plan moved on while the file was written (_follow_plan, on
+                    # another thread): this change goes on top of its exercise.
+                    new = self._settings.updated(changes)
                 old, self._settings = self._settings, new
                 self.pipeline.update_settings(new)
                 self.alerts.buzzer_enabled = new.buzzer
                 if not new.buzzer:
                     self.alerts.buzzer.off()
                 self.adc_link.settings_changed(old, new)
-            # Published in the order the changes were made.
-            t = self.clock.now()
-            self.publisher.event({"type": "settings", "t": t, "settings": new.to_dict()})
+                # Published under the lock that made the change, so settings events
+                # (these and the plan's) go out in the order the changes were made.
+                t = self.clock.now()
+                self.publisher.event({"type": "settings", "t": t, "settings": new.to_dict()})
             # A fresh snapshot at once: whoever changed the settings sees them in the
             # status as soon as the change returns (also across the channel).
             self.publisher.status(t, force=True)
@@ -483,4 +489,6 @@ class DowelCore:
             new = dataclasses.replace(self._settings, exercise=exercise)
             self._settings = new
             self.pipeline.update_settings(new)
-        self.publisher.event({"type": "settings", "t": self.clock.now(), "settings": new.to_dict()})
+            # Under the lock, as _change_settings does: a change made after this one
+            # must not have its event overtaken by this older one.
+            self.publisher.event({"type": "settings", "t": self.clock.now(), "settings": new.to_dict()})
