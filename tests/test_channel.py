@@ -207,3 +207,36 @@ def test_the_dashboard_answers_503_for_a_change_while_the_core_is_down(mock_core
     status = client.get("/api/status", headers=headers)
     assert status.status_code == 200 and status.get_json()["health"]["fault"] == DEVICE_DOWN
     proxy.close()
+
+
+def test_a_settings_reply_read_late_does_not_undo_a_newer_change(served):
+    # Two phones change settings at once through one web process.  The reply to the
+    # first is in, but its request thread is slow to pick it up: meanwhile the second
+    # change is made and its settings event arrives.  The proxy must keep the newer
+    # settings, as the core does, not put the first reply's back.
+    import threading
+
+    core, server, _ = served
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    call = proxy._call
+    late = []
+
+    def slow_to_wake(op, *args, **kwargs):
+        result = call(op, *args, **kwargs)
+        if op == "update_settings" and not late:
+            late.append(result)
+            other = threading.Thread(target=proxy.update_settings, args=({"debounce_ms": 40},))
+            other.start()
+            other.join()
+            assert wait_for(lambda: proxy.settings.debounce_ms == 40)
+        return result
+
+    proxy._call = slow_to_wake
+    try:
+        first = proxy.update_settings({"debounce_ms": 30})
+        assert first.debounce_ms == 30                # the call still answers with its change
+        assert core.settings.debounce_ms == 40
+        assert proxy.settings == core.settings
+        assert proxy.get_status()["exercise"] == core.settings.exercise
+    finally:
+        proxy.close()

@@ -207,9 +207,9 @@ class CoreProxy:
         status = copy.deepcopy(self._status)
         status.pop("type", None)
         if self._settings is not None:
-            # The settings are never older than the last status: a command's reply
-            # (or the settings event) brings them, while the status that shows them
-            # may still be on its way - read your own change at once.
+            # The settings are never older than the last status: the settings event
+            # comes before a command's reply, while the status that shows them may
+            # still be on its way - read your own change at once.
             status["exercise"] = self._settings.exercise
             status["calibrated"] = self._settings.calibration is not None
         health = status.setdefault("health", {})
@@ -229,21 +229,21 @@ class CoreProxy:
             raise CoreUnavailable(self.down or "no settings from the core process yet")
         return self._settings
 
+    # The settings a command makes are not taken from its reply: the core's settings
+    # event, which the channel sends before the reply, has set them already, and a
+    # reply picked up late by its request thread would undo a newer change (another
+    # phone's) that arrived meanwhile.
     def update_settings(self, changes: dict) -> Settings:
-        self._settings = Settings().updated(self._call("update_settings", changes=changes))
-        return self._settings
+        return Settings().updated(self._call("update_settings", changes=changes))
 
     def set_exercise(self, name: str) -> Settings:
-        self._settings = Settings().updated(self._call("set_exercise", name=name))
-        return self._settings
+        return Settings().updated(self._call("set_exercise", name=name))
 
     def calibrate(self, duration_s: float = 3.0, lead_in_s: float = 0.0) -> Calibration:
         # A bad hold is recorded once more: wait for two holds and the lead-in.
         result = self._call("calibrate", timeout_s=lead_in_s + 2 * duration_s + 20.0,
                             duration_s=duration_s, lead_in_s=lead_in_s)
-        calibration = Calibration.from_dict(result)
-        self._settings = self._settings.updated({"calibration": calibration})
-        return calibration
+        return Calibration.from_dict(result)     # its settings event came before the reply
 
     # -- the day's plan (kept by the core) ------------------------------------------------
     def plan_status(self) -> dict:
