@@ -242,3 +242,38 @@ def test_a_settings_reply_read_late_does_not_undo_a_newer_change(served):
         assert proxy.get_status()["exercise"] == core.settings.exercise
     finally:
         proxy.close()
+
+
+def test_a_new_reader_hears_nothing_older_than_its_hello(served):
+    # Events the core published just before a reader connected may still wait on
+    # the channel thread when it is accepted.  They are older than its hello: sent
+    # after it, a stale settings event would undo the hello's settings in the web
+    # process, and a stale status would follow the fresh one.
+    from device.analysis.settings import Settings
+
+    core, server, _ = served
+    accept = server._accept
+    stale = {}
+
+    def stale_events_then_accept():
+        core.bus.publish({"type": "settings", "t": 0.0,
+                          "settings": Settings().updated({"debounce_ms": 45}).to_dict()})
+        stale.update(core.get_status(), type="status", stale=True)
+        core.bus.publish(stale)
+        accept()
+
+    server._accept = stale_events_then_accept
+    proxy = CoreProxy(server.path)
+    statuses = proxy.subscribe(maxsize=10_000, types={"status"})
+    try:
+        proxy.connect(timeout_s=10)
+        assert proxy.settings == core.settings
+        # Events reach a reader in order: once a status newer than the stale one
+        # is in, the stale one would have come before it.
+        got = []
+        assert wait_for(lambda: got.extend(statuses.drain()) or
+                        any(s["health"]["frames"] > stale["health"]["frames"] for s in got))
+        assert not any(s.get("stale") for s in got)
+        assert proxy.settings == core.settings
+    finally:
+        proxy.close()

@@ -302,6 +302,10 @@ class ChannelServer:
             sock.close()
             return
         sock.setblocking(False)
+        # What the core published before this reader came goes to the others first:
+        # it is older than the hello and the snapshot below, and sent after them it
+        # would undo them (a stale settings event, a stale status).
+        self._forward_events()
         client = _Client(sock, next(self._numbers))
         self._clients[sock.fileno()] = client
         self._selector.register(sock, selectors.EVENT_READ, client)
