@@ -252,3 +252,30 @@ def test_settings_events_go_out_in_the_order_the_changes_were_made(make_core, tm
     assert wait_for(lambda: events.extend(sub.drain()) or len(events) >= 2)
     assert [e["settings"]["exercise"] for e in events] == ["standing_3point", "standing_3point"]
     assert Settings().updated(events[-1]["settings"]) == core.settings
+
+
+def test_a_status_snapshot_never_goes_out_after_a_newer_one():
+    # The polling thread has taken its snapshot when a settings change (another
+    # thread) takes and publishes a newer one: the older must not go out last, or
+    # every listener is left with the settings before the change.
+    from device.runtime.events import EventBus
+    from device.runtime.publisher import Publisher
+
+    bus = EventBus()
+    statuses = bus.subscribe(types=["status"])
+    clock = VirtualClock()
+    state = {"settings": "old", "interrupt": True}
+
+    def snapshot():
+        seen = state["settings"]
+        if state.pop("interrupt", False):
+            state["settings"] = "new"
+            # the change's snapshot gets every chance to overtake this one
+            _on_another_thread(lambda: publisher.status(clock.now(), force=True), timeout=1.0)
+        return {"settings": seen}
+
+    publisher = Publisher(bus, clock, snapshot)
+    publisher.status(clock.now())
+    got = []
+    assert wait_for(lambda: got.extend(statuses.drain()) or len(got) >= 2)
+    assert [s["settings"] for s in got] == ["old", "new"]

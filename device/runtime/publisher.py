@@ -3,6 +3,7 @@ status snapshots throttled to :data:`STATUS_HZ`.  ``publish`` never blocks (the
 bus drops a slow listener's oldest events instead)."""
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -22,6 +23,11 @@ class Publisher:
         self._wall0 = time.time()
         self._t0 = clock.now()
         self._last_status_t = -1e9
+        # Snapshots are taken on several threads (the polling loop, a settings
+        # change, the history writer's report): taking and publishing one is a
+        # single step, so a snapshot never goes out after a newer one.  Held for
+        # one snapshot's copy (the core's lock is taken inside, never around it).
+        self._status_lock = threading.Lock()
 
     def wall(self, t: float) -> float:
         """Unix time of core time ``t`` (a sped-up mock clock is scaled back)."""
@@ -46,7 +52,8 @@ class Publisher:
         """Publish a snapshot unless one went out less than 1/STATUS_HZ ago."""
         if not force and not self.status_due(t):
             return
-        self._last_status_t = t
-        status = self._snapshot()
-        status["type"] = "status"
-        self.bus.publish(status)
+        with self._status_lock:
+            self._last_status_t = t
+            status = self._snapshot()
+            status["type"] = "status"
+            self.bus.publish(status)
