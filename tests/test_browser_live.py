@@ -268,7 +268,9 @@ def test_program_picks_the_exercise_and_logs_a_kettlebell_set(chromium, device):
         kb.locator(".note.ok").wait_for(timeout=10000)
         assert err.inner_text() == ""
         page.click('a[data-view="session"]')
-        assert "12 reps · 16 kg · logged by hand" in page.inner_text("#session-sets")
+        # shown as soon as the session view has its sets (it may still be loading them)
+        page.wait_for_function("document.querySelector('#session-sets').innerText"
+                               ".includes('12 reps · 16 kg · logged by hand')", timeout=10000)
 
         # A fresh page starts the session view from the store: the manual set and
         # the dowel's sets saved so far.
