@@ -279,3 +279,44 @@ def test_a_status_snapshot_never_goes_out_after_a_newer_one():
     got = []
     assert wait_for(lambda: got.extend(statuses.drain()) or len(got) >= 2)
     assert [s["settings"] for s in got] == ["old", "new"]
+
+
+class HoldingSource(ScriptSource):
+    """A ScriptSource that runs ``during_hold()`` when a calibration asks the athlete
+    to hold still (once): what another page or the button does meanwhile."""
+
+    def __init__(self, during_hold):
+        super().__init__()
+        self.during_hold = during_hold
+
+    def hold_still(self, start, end):
+        during, self.during_hold = self.during_hold, None
+        if during is not None:
+            during()
+
+
+def test_one_calibration_at_a_time_from_pages_and_the_button(make_core):
+    # The page says "a calibration is already running" (409) for a second one;
+    # the button is refused the same way while a page calibrates.
+    refused, button_started = [], []
+
+    def meanwhile():
+        def second_page():
+            with pytest.raises(CalibrationError, match="already running"):
+                core.calibrate(duration_s=0.5)
+            refused.append(True)
+        _on_another_thread(second_page)
+        core._button_held()                        # the athlete holds the button down
+        for th in threading.enumerate():
+            if th.name == "dowel-button-calibration":
+                th.join(10)
+
+    core = make_core(HoldingSource(meanwhile), clock=VirtualClock())
+    core._calibrate_from_button = lambda: button_started.append(True)
+    core.start()
+    assert wait_for(lambda: core.get_status()["health"]["frames"] > 100)
+    calibration = core.calibrate(duration_s=1.0)
+    assert refused == [True] and button_started == []
+    assert core.settings.calibration == calibration
+    # Once it is over, the next one runs.
+    assert core.calibrate(duration_s=0.5) is not None

@@ -338,9 +338,20 @@ class DowelCore:
         applies).  ``calibration`` events say what is happening (phase
         ``lead_in``, ``hold``, ``retry`` with the reason, ``failed``).  Raises
         :class:`CalibrationError` with a message meant for the athlete when the
-        second hold cannot be used either.  A simulated athlete holds still when
-        asked (``source.hold_still``).
+        second hold cannot be used either, or at once when a calibration (a
+        page's, the button's) is already recording.  A simulated athlete holds
+        still when asked (``source.hold_still``).
         """
+        # One hold at a time, whoever asks: two at once would each judge the
+        # other's hold and their phase events would mix on the page.
+        if not self._calibrating.acquire(blocking=False):
+            raise CalibrationError("a calibration is already running")
+        try:
+            return self._calibrate(duration_s, timeout_s, lead_in_s)
+        finally:
+            self._calibrating.release()
+
+    def _calibrate(self, duration_s: float, timeout_s: Optional[float], lead_in_s: float) -> Calibration:
         judge = CalibrationHold(self._settings.sensitivity)
         self._calibration_event("lead_in", lead_in_s)
         self._ask_source_to_hold(lead_in_s, duration_s * judge.attempts)
@@ -426,7 +437,7 @@ class DowelCore:
 
     def _calibrate_from_button(self) -> None:
         try:
-            self.calibrate(BUTTON_CALIBRATION_S, lead_in_s=BUTTON_LEAD_IN_S)
+            self._calibrate(BUTTON_CALIBRATION_S, None, BUTTON_LEAD_IN_S)
             with self._lock:
                 self.alerts.set_done()
         except CalibrationError as exc:
