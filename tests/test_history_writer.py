@@ -314,3 +314,28 @@ def test_between_sets_the_core_learns_how_many_sets_today_has(db_path, monkeypat
         store.delete_session(store.current_session(now=now)["id"])
         assert wait_for(lambda: told == [1, 0])
     store.close()
+
+
+def test_a_loss_after_the_last_rep_is_stored_with_that_rep_as_the_set_card_shows(db_path):
+    # A point slips after the last rep, before the dowel comes off: the set's end
+    # gives that loss to the last rep (the set card: not clean).  The rep was stored
+    # clean when its rep_completed came; the history must end up as the card.
+    core = FakeCore()
+    store = Store(db_path)
+    with HistoryWriter(core, store):
+        core.publish({"type": "set_started", "set_index": 1, "start": 0.0, "exercise": "standing_3point"}, 0.0)
+        reps = [make_rep(1.0), make_rep(5.0)]
+        for i, r in enumerate(reps):
+            core.publish({"type": "rep_completed", "set_index": 1, "rep_index": i + 1, "rep": dict(r)}, r["end"])
+        assert wait_for(lambda: count_reps(db_path) == 2)
+        slip = {"point": "head", "start": 9.5, "duration_s": 0.4}
+        card = [reps[0], dict(reps[1], losses=[slip], clean=False)]
+        core.publish({"type": "set_completed", "set_index": 1, "exercise": "standing_3point",
+                      "set": {"start": 0.0, "end": 11.0, "reps": card}}, 11.0)
+    stored = store.get_set(1)
+    assert stored["end"] is not None
+    assert [r["clean"] for r in stored["reps"]] == [True, False]
+    assert [[(l["point"], l["duration_s"]) for l in r["losses"]] for r in stored["reps"]] == \
+        [[], [("head", 0.4)]]
+    assert stored["reps"][1]["losses"][0]["start"] == pytest.approx(WALL0 + 9.5)
+    store.close()

@@ -142,6 +142,20 @@ class Writes:
                            [(rep_id,) + loss for loss in losses])
             return rep_id
 
+    def update_rep_losses(self, rep_id: int, rep: dict) -> bool:
+        """A stored rep's losses and clean flag replaced by ``rep``'s: a set's end
+        gives the last rep a loss that came after it.  False if the rep is gone."""
+        losses = [(str(l["point"]), float(l["start"]), float(l["duration_s"]))
+                  for l in rep.get("losses") or ()]
+        with self._tx() as db:
+            if db.execute("UPDATE reps SET clean=? WHERE id=?",
+                          (1 if rep.get("clean") else 0, rep_id)).rowcount == 0:
+                return False
+            db.execute("DELETE FROM losses WHERE rep_id=?", (rep_id,))
+            db.executemany("INSERT INTO losses (rep_id, point, start, duration_s) VALUES (?, ?, ?, ?)",
+                           [(rep_id,) + loss for loss in losses])
+            return True
+
     def close_unfinished_sets(self) -> int:
         """Sets left open by a crash end at their last rep; one without reps goes."""
         with self._tx() as db:

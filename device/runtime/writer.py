@@ -2,7 +2,9 @@
 
 It listens on the core's event bus (a bounded queue of its own) and writes on
 its own thread, so a slow SD card never delays a frame or an alert.  Each rep
-is committed as soon as its ``rep_completed`` event arrives.
+is committed as soon as its ``rep_completed`` event arrives; a loss that comes
+after a set's last rep is given to that rep when the set ends (as the set card
+shows it) and is added to the stored rep then.
 
 When the database cannot be written (disk full, read-only file, any SQLite
 error) the writer keeps the events in memory, tells the core
@@ -48,8 +50,15 @@ class _RunSet:
     exercise: str
     athlete_id: int
     set_id: Optional[int] = None          # made with the first rep: no reps, no set
-    written: set = dataclasses.field(default_factory=set)   # the core's rep numbers stored
+    #: the core's rep numbers stored -> (rep id, its clean flag and losses as stored)
+    written: dict = dataclasses.field(default_factory=dict)
     dropped: bool = False                 # its session was deleted while it ran
+
+
+def _losses_of(row: dict) -> tuple:
+    """A rep's clean flag and losses, to compare what is stored with the set card."""
+    return (bool(row.get("clean")),
+            tuple((l["point"], round(float(l["start"]), 3)) for l in row.get("losses") or ()))
 
 
 class HistoryWriter:
@@ -226,12 +235,22 @@ class HistoryWriter:
         if run_set.set_id is None:
             run_set.set_id = self.store.start_set(run_set.athlete_id, run_set.exercise,
                                                   run_set.start_wall, unless_deleted=True)
-        if run_set.set_id is None or self.store.add_rep(run_set.set_id, row) is None:
+        rep_id = None if run_set.set_id is None else self.store.add_rep(run_set.set_id, row)
+        if rep_id is None:
             run_set.dropped = True              # its session was deleted while it ran
             log.info("history: a set of a deleted session is not stored")
             return
-        run_set.written.add(number)
+        run_set.written[number] = (rep_id, _losses_of(row))
         self.reps_written += 1
+
+    def _update_rep(self, run_set: _RunSet, number: int, row: dict) -> None:
+        """The set's end gave stored rep ``number`` more losses (one after the last
+        rep belongs to it): the history keeps what the set card shows."""
+        rep_id, stored = run_set.written[number]
+        if run_set.dropped or _losses_of(row) == stored:
+            return
+        if self.store.update_rep_losses(rep_id, row):
+            run_set.written[number] = (rep_id, _losses_of(row))
 
     def _write(self, event: dict) -> None:
         kind = event.get("type")
@@ -257,7 +276,11 @@ class HistoryWriter:
         run_set = self._run_set(event, start_t)
         # reps whose rep_completed never reached us (dropped) are taken from the set
         for number, rep in enumerate(reps, 1):
-            self._store_rep(run_set, number, self._rep_row(event, rep))
+            row = self._rep_row(event, rep)
+            if number in run_set.written:
+                self._update_rep(run_set, number, row)
+            else:
+                self._store_rep(run_set, number, row)
         if run_set.set_id is not None and not run_set.dropped:
             self.store.end_set(run_set.set_id, self._wall(event, the_set.get("end", event.get("t"))))
         self._sets.pop(event.get("set_index"), None)
