@@ -88,3 +88,39 @@ def test_the_hold_retries_once_by_itself_then_says_why():
     with pytest.raises(CalibrationError, match="sacrum pad reads nothing"):
         h.judge(no_sacrum)
     assert h.attempt == 2
+
+
+def test_the_recorded_hold_gets_no_frame_after_it_ended():
+    # The polling thread calls the frame taps it took before the hold's tap was
+    # removed, so the tap can run once more after the hold ended: that frame must
+    # not land in the hold being judged.
+    import threading
+    from types import SimpleNamespace
+
+    from device.runtime.calibrator import record_hold
+    from device.runtime.clock import VirtualClock
+
+    clock = VirtualClock()
+    returned = threading.Event()
+    taps = []
+
+    def tap_frames(callback):
+        taps.append(callback)
+        return lambda: None
+
+    def polling():
+        while not taps:
+            threading.Event().wait(0.001)
+        for i in range(12):
+            taps[0](SimpleNamespace(t=i * 0.1))        # the hold ends at t = 1.0
+        returned.wait(10)
+        taps[0](SimpleNamespace(t=1.2))                # a tap taken before remove()
+
+    feeder = threading.Thread(target=polling)
+    feeder.start()
+    frames = record_hold(tap_frames, clock, 1.0, timeout_s=10)
+    kept = list(frames)
+    returned.set()
+    feeder.join(10)
+    assert [round(f.t, 1) for f in kept] == [round(i * 0.1, 1) for i in range(11)]
+    assert frames == kept

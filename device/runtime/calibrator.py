@@ -20,6 +20,11 @@ def record_hold(tap_frames: Callable, clock, duration_s: float,
     start = clock.now()
 
     def collect(frame) -> None:
+        # Only the polling thread calls this, in order; it may call it once more
+        # after the hold ended (it took its taps before remove() ran): that frame
+        # is not part of the hold being judged.
+        if done.is_set():
+            return
         frames.append(frame)
         if frame.t - start >= duration_s:
             done.set()
