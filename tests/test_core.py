@@ -320,3 +320,26 @@ def test_one_calibration_at_a_time_from_pages_and_the_button(make_core):
     assert core.settings.calibration == calibration
     # Once it is over, the next one runs.
     assert core.calibrate(duration_s=0.5) is not None
+
+
+def test_two_exercises_picked_at_once_end_on_the_last_one_picked(make_core, tmp_path):
+    # Picking an exercise changes the settings and then moves the plan to its step.
+    # A second pick landing between the two must not have the first pick's plan
+    # move put the first exercise back over it.
+    core = make_core(ScriptSource(), settings_store=SettingsStore(tmp_path / "settings.json"),
+                     clock=VirtualClock())
+    core.plan_order(["standing_3point", "kneeling_3point", "kneeling_kettlebell", "standing_kettlebell"])
+    assert core.plan_status()["exercise"] == core.settings.exercise == "standing_3point"
+    plan_change = core._plan_change
+
+    def another_pick_first(change):
+        del core._plan_change                          # once
+        # the second pick gets every chance to land before this one's plan move
+        _on_another_thread(lambda: core.set_exercise("standing_3point"), timeout=1.0)
+        return plan_change(change)
+
+    core._plan_change = another_pick_first
+    core.set_exercise("kneeling_3point")
+    assert wait_for(lambda: core.settings_store.load().exercise == "standing_3point")
+    assert wait_for(lambda: core.plan_status()["exercise"] == "standing_3point")
+    assert core.settings.exercise == "standing_3point"

@@ -293,9 +293,12 @@ class DowelCore:
     def update_settings(self, changes: dict) -> Settings:
         """Validate and apply a partial update as a whole (SettingsError on bad input).
         Picking an exercise makes its step of the plan the current one."""
-        new = self._change_settings(changes)
-        if isinstance(changes, dict) and "exercise" in changes:
-            self._plan_change(lambda: self.coaching.plan.focus(new.exercise))
+        # The plan's move is part of the change: another change landing between
+        # the two would have this pick's plan move put its exercise back over it.
+        with self._settings_change:
+            new = self._change_settings(changes)
+            if isinstance(changes, dict) and "exercise" in changes:
+                self._plan_change(lambda: self.coaching.plan.focus(new.exercise))
         return new
 
     def _change_settings(self, changes: dict) -> Settings:
