@@ -343,3 +343,22 @@ def test_two_exercises_picked_at_once_end_on_the_last_one_picked(make_core, tmp_
     assert wait_for(lambda: core.settings_store.load().exercise == "standing_3point")
     assert wait_for(lambda: core.plan_status()["exercise"] == "standing_3point")
     assert core.settings.exercise == "standing_3point"
+
+
+def test_a_plan_move_does_not_undo_an_exercise_picked_just_after_it(make_core, tmp_path):
+    # The plan moves on (the coach reorders it, a set ends) and, before the next
+    # sets are tagged with its step, the athlete picks another exercise: the pick
+    # wins, in the settings as in the plan.
+    core = make_core(ScriptSource(), settings=Settings().updated({"exercise": "kneeling_3point"}),
+                     settings_store=SettingsStore(tmp_path / "settings.json"), clock=VirtualClock())
+    follow = core._follow_plan
+
+    def a_pick_first(*args):
+        del core._follow_plan                          # once
+        _on_another_thread(lambda: core.set_exercise("kneeling_3point"))
+        return follow(*args)
+
+    core._follow_plan = a_pick_first
+    core.plan_order(["standing_3point", "kneeling_3point", "kneeling_kettlebell", "standing_kettlebell"])
+    assert core.plan_status()["exercise"] == "kneeling_3point"
+    assert core.settings.exercise == "kneeling_3point"

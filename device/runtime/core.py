@@ -225,7 +225,7 @@ class DowelCore:
         if events:
             self.publisher.events(events, t)
             if moved_to is not None:
-                self._follow_plan(moved_to)
+                self._follow_plan()
         if changed:
             self.publisher.event({"type": "alert", "t": t, "on": self.alerts.on, "reason": "loss",
                                   "points": lost})
@@ -428,7 +428,7 @@ class DowelCore:
             moved_to = self.coaching.on_events(events, self._settings)
         self.publisher.events(events, t)
         if moved_to is not None:
-            self._follow_plan(moved_to)
+            self._follow_plan()
 
     def _button_held(self) -> None:
         # Held down: calibrate, off gpiozero's event thread (the hold blocks for
@@ -476,10 +476,7 @@ class DowelCore:
 
     def follow_plan(self) -> None:
         """Tag the next sets with the plan's current step (if the dowel tracks it)."""
-        with self._lock:
-            exercise = self.coaching.tracked_exercise()
-        if exercise is not None:
-            self._follow_plan(exercise)
+        self._follow_plan()
 
     def _plan_change(self, change) -> dict:
         """Apply ``change`` (returns whether the current step changed); the next
@@ -489,16 +486,20 @@ class DowelCore:
             change()
             moved = self.coaching.plan.current is not before
             plan = self.coaching.status()
-        self.publisher.event({"type": "plan", "t": self.clock.now(), "plan": plan})
+            # Under the lock: plan events go out in the order the changes were made.
+            self.publisher.event({"type": "plan", "t": self.clock.now(), "plan": plan})
         if moved:
-            self.follow_plan()
+            self._follow_plan()
         return plan
 
-    def _follow_plan(self, exercise: str) -> None:
-        """Tag the next sets with the plan's exercise.  Kept in memory only: the
-        polling thread never writes files, and the plan starts afresh each day."""
+    def _follow_plan(self) -> None:
+        """Tag the next sets with the plan's current step, as the plan is now (an
+        exercise picked since the plan moved wins over the move).  Kept in memory
+        only: the polling thread never writes files, and the plan starts afresh
+        each day."""
         with self._lock:
-            if self._settings.exercise == exercise:
+            exercise = self.coaching.tracked_exercise()
+            if exercise is None or self._settings.exercise == exercise:
                 return
             new = dataclasses.replace(self._settings, exercise=exercise)
             self._settings = new
