@@ -254,3 +254,74 @@ def test_a_killed_supervisor_takes_both_children_with_it(device):
     os.kill(d.proc.pid, signal.SIGKILL)
     assert wait_for(lambda: all(gone(pid) for pid in roles.values())), d.output()
     assert "LED off, buzzer off." in "".join(d.lines)
+
+
+def sigterm_pending(pid) -> bool:
+    """SIGTERM is waiting in the process's queue (blocked, not yet handled)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    pending = {k: int(v, 16) for k, v in (line.split(":\t") for line in status.splitlines()
+                                           if line.startswith(("SigPnd", "ShdPnd")))}
+    return any(mask & (1 << (signal.SIGTERM - 1)) for mask in pending.values())
+
+
+def test_a_stop_during_the_core_start_up_is_a_clean_stop(tmp_path):
+    # systemd stopping (or restarting) the service while the core process is still
+    # starting (a Pi Zero takes seconds to import numpy): the SIGTERM used to find
+    # the core without its handler and kill it outright, LED and buzzer left as
+    # they were and the service "failed" (exit 1).  The core is held at a known
+    # step of its start-up, before any handler: reading its settings file, a FIFO
+    # the test writes only once the SIGTERM has reached the core.
+    settings = tmp_path / "settings.json"
+    os.mkfifo(settings)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", DOWEL_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--mock", "--host", "127.0.0.1",
+                             "--port", "0", "--data-dir", str(tmp_path)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    fifo = None
+    try:
+        def core_reads_its_settings():
+            try:     # succeeds only once a reader has the FIFO open: the core, mid start-up
+                return os.open(settings, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                return None
+        fifo = wait_for(core_reads_its_settings)
+        assert fifo is not None, "the core never read its settings"
+        core = next(int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                    .read_text().split()
+                    if b"core" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+        proc.send_signal(signal.SIGTERM)            # the supervisor passes it on to both
+        assert wait_for(lambda: sigterm_pending(core) or gone(core))
+        try:
+            os.write(fifo, b"{}\n")
+        except BrokenPipeError:
+            pass                                    # the core is gone: the status says how
+        os.close(fifo)
+        fifo = None
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        if fifo is not None:
+            os.close(fifo)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    assert proc.returncode == 0, err
+    assert "LED off, buzzer off." in out and "Stopped." in out, out + err
+
+
+def test_a_child_whose_supervisor_died_before_it_asked_to_follow_it_stops_cleanly():
+    # The supervisor killed between its fork and the child's asking the kernel for
+    # a SIGTERM on the supervisor's death: the child would have run on, orphaned.
+    # Here the child's "supervisor" is a process that is not its parent: the same
+    # as one already gone.  The SIGTERM waits, blocked, for the child's handler.
+    from device.cli.supervisor import _child_start
+
+    not_the_parent = os.getpid() + 1_000_000
+    child = subprocess.run([sys.executable, "-c", "from device.cli.common import stop_on_signals; "
+                            "print('stopped' if stop_on_signals().wait(60) else 'ran on')"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S,
+                           preexec_fn=_child_start(not_the_parent))
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "stopped"

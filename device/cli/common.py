@@ -49,12 +49,21 @@ def load_settings(args, recover: bool = False):
     return store, settings
 
 
+#: The signals that stop a command cleanly (Ctrl-C, systemd's stop).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def stop_on_signals() -> threading.Event:
     """An event set by Ctrl-C or SIGTERM (systemd stop), so the command can switch
-    the buzzer off and flush the history before it exits."""
+    the buzzer off and flush the history before it exits.
+
+    The supervisor starts its children with these signals blocked (one sent
+    during their start-up waits instead of killing them); they are unblocked
+    here, once the handlers are in place, and one already sent arrives now."""
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda *_: stop.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     return stop
 
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from device.cli.common import EXIT_FAIL, error, stop_on_signals
+from device.cli.common import EXIT_FAIL, STOP_SIGNALS, error, stop_on_signals
 
 #: How long the page says "device down" before the supervisor exits after a core crash.
 DOWN_GRACE_S = 2.0
@@ -133,14 +133,14 @@ class Children:
         env = dict(os.environ)
         # The core process sends the watchdog pings: they must vouch for its loop.
         env.pop("WATCHDOG_PID", None)
-        self.core = subprocess.Popen(self._argv("core"), env=env, preexec_fn=_die_with_parent)
+        self.core = subprocess.Popen(self._argv("core"), env=env, preexec_fn=_child_start(os.getpid()))
 
     def start_web(self) -> None:
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
         fd = self.listener.fileno()
         self.web = subprocess.Popen(self._argv("web") + ["--listen-fd", str(fd)], env=env,
-                                    pass_fds=(fd,), preexec_fn=_die_with_parent)
+                                    pass_fds=(fd,), preexec_fn=_child_start(os.getpid()))
         self.web_started_at = time.monotonic()
 
     def web_ended(self, stop) -> None:
@@ -177,9 +177,25 @@ class Children:
         return EXIT_FAIL if core_status is None else (core_status if core_status >= 0 else EXIT_FAIL)
 
 
+def _child_start(supervisor_pid: int):
+    """What a child does before exec (``preexec_fn``):
+
+    * SIGINT and SIGTERM are blocked until its handlers are in place
+      (:func:`device.cli.common.stop_on_signals` unblocks them): a stop during
+      its start-up (seconds on a Pi Zero) waits and is then a clean stop (LED and
+      buzzer off, exit 0) instead of killing it half started;
+    * SIGTERM when the supervisor dies, even by kill -9 (outside systemd nobody
+      else would stop an orphaned core: LED and buzzer off), and at once if it
+      died already, before this child asked for that."""
+    def start() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        _die_with_parent()
+        if os.getppid() != supervisor_pid:
+            os.kill(os.getpid(), signal.SIGTERM)     # waits, blocked, for the handler
+    return start
+
+
 def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the supervisor dies, even by kill -9
-    (outside systemd nobody else would stop an orphaned core: LED and buzzer off)."""
     import ctypes
 
     PR_SET_PDEATHSIG = 1
