@@ -164,3 +164,35 @@ def test_a_port_in_use_is_a_clear_error(tmp_path):
                        data_dir=tmp_path)
     assert result.returncode == 2
     assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_last_lines_of_a_trace_are_shown_though_the_core_finished_first(capsys):
+    # The trace runs out while the terminal's thread is behind: the last rep and the
+    # set's end are in its queue when the core says it has finished.  They used to be
+    # dropped (the loop looked at "finished" before at what was still queued).
+    import argparse
+    import threading
+
+    from device.cli.run import Device, _show_until_stopped
+    from device.runtime.events import EventBus
+
+    bus = EventBus()
+
+    class FinishesFirst:
+        finished = threading.Event()
+
+        def subscribe(self, maxsize):
+            sub = bus.subscribe(maxsize=maxsize)
+            # the core gets ahead of the terminal: its last events, then the end
+            bus.publish({"type": "rep_completed", "t": 99.4, "rep_index": 10,
+                         "rep": {"depth_deg": 50.0, "down_s": 1.2, "up_s": 1.1, "losses": []}})
+            bus.publish({"type": "set_completed", "t": 104.0, "set_number": 2,
+                         "set": {"reps": [{"clean": True}] * 10}})
+            self.finished.set()
+            return sub
+
+    _show_until_stopped(argparse.Namespace(quiet=False), Device(core=FinishesFirst(), data_dir=Path(".")),
+                        threading.Event())
+    out = capsys.readouterr().out
+    assert "rep 10: depth 50 deg" in out and "set 2 done: 10 reps, 10 clean" in out
+

@@ -209,6 +209,10 @@ def _show_until_stopped(args, device: Device, stop: threading.Event) -> None:
             message = sub.get(timeout=0.2)
             if message is not None:
                 console.show(message)
+        # The core publishes its last events (the set the trace's end closed) before
+        # it says it has finished: those still queued are shown, not dropped.
+        for message in sub.drain():
+            console.show(message)
     finally:
         sub.close()
         console.close()
