@@ -196,3 +196,46 @@ def test_the_last_lines_of_a_trace_are_shown_though_the_core_finished_first(caps
     out = capsys.readouterr().out
     assert "rep 10: depth 50 deg" in out and "set 2 done: 10 reps, 10 clean" in out
 
+
+def test_record_keeps_the_frames_that_came_with_the_end_of_the_trace(tmp_path, monkeypatch):
+    # The recording thread found its queue empty, then the polling thread queued the
+    # trace's last frame and said it had finished, and only then was "finished"
+    # looked at: the last frame was left in the queue, missing from the file.
+    import argparse
+    import threading
+
+    from device.cli import record
+
+    class LastFrameWithTheEnd:
+        source = None
+        crashed = False
+
+        def __init__(self):
+            self.tap = None
+            self.alerts = argparse.Namespace(close=lambda: None)
+            core = self
+
+            class Finished:
+                def is_set(self):
+                    if core.tap is not None:        # the last frame, then the end
+                        core.tap(Frame(0.03, 0.5, 0.6, 0.7, 1.65))
+                        core.tap = None
+                    return True
+            self.finished = Finished()
+
+        def tap_frames(self, callback):
+            self.tap = callback
+
+        def start(self):
+            for i in range(3):
+                self.tap(Frame(i / 100, 0.5, 0.6, 0.7, 1.65))
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(record, "load_settings", lambda args: (None, None))
+    monkeypatch.setattr(record, "build_core", lambda *a: LastFrameWithTheEnd())
+    monkeypatch.setattr(record, "stop_on_signals", threading.Event)   # the test's own handlers stay
+    out = tmp_path / "rec.csv"
+    assert record.cmd_record(argparse.Namespace(out=str(out), seconds=None)) == 0
+    assert [f.t for f in read_trace(out)] == [0.0, 0.01, 0.02, 0.03]

@@ -40,7 +40,9 @@ def cmd_record(args) -> int:
                 try:
                     frame = q.get(timeout=0.2)
                 except queue.Empty:
-                    if core.finished.is_set():
+                    # The loop queues its last frames before it says it has finished:
+                    # finished and still nothing queued is the end, not finished alone.
+                    if core.finished.is_set() and q.empty():
                         break
                     continue
                 writer.write(frame)
