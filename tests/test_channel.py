@@ -5,6 +5,7 @@ and history writes sent to the core's side."""
 import os
 import socket
 import stat
+import threading
 import time
 
 import pytest
@@ -277,3 +278,13 @@ def test_a_new_reader_hears_nothing_older_than_its_hello(served):
         assert proxy.settings == core.settings
     finally:
         proxy.close()
+
+
+def test_a_stop_ends_the_wait_for_a_core_that_is_not_there_yet(tmp_path):
+    # the web process told to stop while the core process still starts: it
+    # stops at once instead of retrying for the whole connect timeout
+    stop = threading.Event()
+    proxy = CoreProxy(tmp_path / "no-core-yet.sock")
+    threading.Timer(0.2, stop.set).start()
+    with pytest.raises(CoreUnavailable, match="stopped while waiting"):
+        proxy.connect(timeout_s=600, stop=stop)

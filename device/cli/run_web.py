@@ -34,8 +34,10 @@ def run_web(args) -> int:
     stop = stop_on_signals()
     proxy = CoreProxy(args.channel)
     try:
-        proxy.connect()
+        proxy.connect(stop=stop)
     except CoreUnavailable as exc:
+        if stop.is_set():
+            return EXIT_OK          # told to stop while the core was still starting
         print(f"dowel: web: {exc}", file=sys.stderr, flush=True)
         return EXIT_FAIL
     store = _history(args, proxy)

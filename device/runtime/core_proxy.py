@@ -87,9 +87,11 @@ class CoreProxy:
         self._errors = _error_classes()
 
     # -- connecting --------------------------------------------------------------
-    def connect(self, timeout_s: float = 30.0) -> "CoreProxy":
-        """Connect (retrying while the core process starts) and wait for its hello."""
+    def connect(self, timeout_s: float = 30.0, stop: Optional[threading.Event] = None) -> "CoreProxy":
+        """Connect (retrying while the core process starts) and wait for its hello.
+        ``stop`` set (the service is stopping) ends the retries at once."""
         deadline = time.monotonic() + timeout_s
+        stop = stop if stop is not None else threading.Event()
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -97,9 +99,11 @@ class CoreProxy:
                 break
             except (FileNotFoundError, ConnectionRefusedError):
                 sock.close()
+                if stop.is_set():
+                    raise CoreUnavailable("stopped while waiting for the core process") from None
                 if time.monotonic() >= deadline:
                     raise CoreUnavailable(f"no core process at {self.path}") from None
-                time.sleep(0.05)
+                stop.wait(0.05)
         self._sock = sock
         self._reader = threading.Thread(target=self._read_loop, name="core-proxy", daemon=True)
         self._reader.start()
