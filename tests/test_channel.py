@@ -288,3 +288,44 @@ def test_a_stop_ends_the_wait_for_a_core_that_is_not_there_yet(tmp_path):
     threading.Timer(0.2, stop.set).start()
     with pytest.raises(CoreUnavailable, match="stopped while waiting"):
         proxy.connect(timeout_s=600, stop=stop)
+
+
+def test_a_history_write_under_way_finishes_before_stop_returns(mock_core, tmp_path):
+    # The core process closes the store right after the channel stops: a write a
+    # phone started just before must be done by then, not closed under.
+    store = Store(tmp_path / "history.db")
+    server = ChannelServer(mock_core, tmp_path / "core.sock", store=store).start()
+    proxy = CoreProxy(server.path).connect(timeout_s=10)
+    web_store = HistoryReader(Store(tmp_path / "history.db", readonly=True), proxy)
+    inside, returned, order = threading.Event(), threading.Event(), []
+    real_add = store.add_athlete
+
+    def slow_add(*args, **kwargs):
+        inside.set()
+        assert wait_for(server._stop.is_set)
+        returned.wait(1.0)                 # on a stop that does not wait, it has returned by now
+        result = real_add(*args, **kwargs)
+        order.append("written")
+        return result
+
+    def add_from_a_phone():
+        try:
+            web_store.add_athlete("Ada")
+        except CoreUnavailable:
+            pass                           # the reply cannot come back: the channel is gone
+
+    store.add_athlete = slow_add
+    writer = threading.Thread(target=add_from_a_phone, daemon=True)
+    writer.start()
+    try:
+        assert inside.wait(10)
+        server.stop()
+        order.append("stopped")
+        returned.set()
+        assert wait_for(lambda: len(order) == 2)
+        assert order == ["written", "stopped"]
+        assert "Ada" in [a["name"] for a in store.athletes()]
+    finally:
+        returned.set()
+        proxy.close()
+        store.close()

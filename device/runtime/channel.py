@@ -34,6 +34,7 @@ import struct
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -46,6 +47,10 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 CLIENT_BUFFER_BYTES = 2 * 1024 * 1024
 #: How often the channel thread looks for new events when no socket is ready.
 TICK_S = 0.01
+#: At stop, how long commands already running (a history write, a settings save)
+#: may take to finish before the store is closed under them.  A calibration's
+#: hold is not waited for to its end: the device is stopping.
+COMMAND_GRACE_S = 2.0
 #: Name of the socket file inside the runtime directory.
 SOCKET_NAME = "core.sock"
 #: systemd's RuntimeDirectory= for the unit (/run/smart-dowel).
@@ -224,6 +229,7 @@ class ChannelServer:
         # Commands run here, never on the channel thread: a calibration blocks
         # for seconds and the stream must keep flowing meanwhile.
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="channel-command")
+        self._running: set = set()           # futures of the commands under way
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._listener: Optional[socket.socket] = None
@@ -253,6 +259,8 @@ class ChannelServer:
         if self._thread is not None:
             self._thread.join(5)
         self._workers.shutdown(wait=False, cancel_futures=True)
+        # The caller closes the store next: let a write under way finish first.
+        wait_for_futures(list(self._running), timeout=COMMAND_GRACE_S)
         if self._sub is not None:
             self._sub.close()
         for client in list(self._clients.values()):
@@ -333,7 +341,9 @@ class ChannelServer:
             return
         for message in messages:
             if message.get("type") == "command":
-                self._workers.submit(self._command, client, message)
+                future = self._workers.submit(self._command, client, message)
+                self._running.add(future)
+                future.add_done_callback(self._running.discard)
 
     def _forward_events(self) -> None:
         events = self._sub.drain()
