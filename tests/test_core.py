@@ -163,7 +163,6 @@ def test_switching_the_chip_model_rebuilds_the_driver_and_keeps_reading(make_cor
 def test_settings_changed_from_many_threads_at_once_keep_every_change(make_core, tmp_path):
     # Two web requests at once each change one field: neither change may be lost
     # to the other starting from the same old settings.
-    import threading
     store = SettingsStore(tmp_path / "settings.json")
     core = make_core(ScriptSource(), settings_store=store, clock=VirtualClock()).start()
     changes = [{"debounce_ms": 30}, {"buzzer": False}, {"sensitivity": 0.6}, {"data_rate": 475}]

@@ -128,8 +128,7 @@ class Writes:
         is gone (its session was deleted)."""
         values = (float(rep["start"]), float(rep["end"]), float(rep["depth_deg"]),
                   float(rep["down_s"]), float(rep["up_s"]), 1 if rep.get("clean") else 0)
-        losses = [(str(l["point"]), float(l["start"]), float(l["duration_s"]))
-                  for l in rep.get("losses") or ()]
+        losses = self._loss_rows(rep)
         with self._tx() as db:
             if not db.execute("SELECT 1 FROM sets WHERE id=?", (set_id,)).fetchone():
                 return None
@@ -138,23 +137,31 @@ class Writes:
             rep_id = db.execute(
                 'INSERT INTO reps (set_id, rep_index, start, "end", depth_deg, down_s, up_s, clean) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (set_id, number) + values).lastrowid
-            db.executemany("INSERT INTO losses (rep_id, point, start, duration_s) VALUES (?, ?, ?, ?)",
-                           [(rep_id,) + loss for loss in losses])
+            self._insert_losses(db, rep_id, losses)
             return rep_id
 
     def update_rep_losses(self, rep_id: int, rep: dict) -> bool:
         """A stored rep's losses and clean flag replaced by ``rep``'s: a set's end
         gives the last rep a loss that came after it.  False if the rep is gone."""
-        losses = [(str(l["point"]), float(l["start"]), float(l["duration_s"]))
-                  for l in rep.get("losses") or ()]
+        losses = self._loss_rows(rep)
         with self._tx() as db:
             if db.execute("UPDATE reps SET clean=? WHERE id=?",
                           (1 if rep.get("clean") else 0, rep_id)).rowcount == 0:
                 return False
             db.execute("DELETE FROM losses WHERE rep_id=?", (rep_id,))
-            db.executemany("INSERT INTO losses (rep_id, point, start, duration_s) VALUES (?, ?, ?, ?)",
-                           [(rep_id,) + loss for loss in losses])
+            self._insert_losses(db, rep_id, losses)
             return True
+
+    @staticmethod
+    def _loss_rows(rep: dict) -> list:
+        """A rep's losses as the losses table's values (checked before the transaction)."""
+        return [(str(l["point"]), float(l["start"]), float(l["duration_s"]))
+                for l in rep.get("losses") or ()]
+
+    @staticmethod
+    def _insert_losses(db, rep_id: int, losses: list) -> None:
+        db.executemany("INSERT INTO losses (rep_id, point, start, duration_s) VALUES (?, ?, ?, ?)",
+                       [(rep_id,) + loss for loss in losses])
 
     def close_unfinished_sets(self) -> int:
         """Sets left open by a crash end at their last rep; one without reps goes."""

@@ -80,9 +80,8 @@ class AdcLink:
                 settings = self._pending
         try:
             if self.adc is None or rebuild:
-                self.adc = None
                 self.adc = self._factory(settings)
-            elif wanted != self._applied:
+            else:                               # only called with a change wanted
                 self.adc.data_rate = settings.data_rate
                 self.adc.gain = settings.gain
         except READ_ERRORS as exc:
